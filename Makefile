@@ -1,0 +1,46 @@
+# The contract with a newcomer: `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SUDATA_HOME ?= $(CURDIR)/.sudata
+export SUDATA_RAW ?= $(CURDIR)/raw
+export DAGSTER_HOME ?= $(SUDATA_HOME)/dagster
+
+.PHONY: setup run test ui serve bench browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's chromium and CJK fonts for the browser tests (playwright cannot download its own browser here).
+browser:
+	@if ! test -x /usr/bin/chromium; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi; \
+	fi
+
+run: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/sudata run
+	$(BIN)/sudata status
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+ui: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+serve: setup
+	$(BIN)/sudata serve --host 127.0.0.1 --port 8000
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .sudata dbt_project/target dbt_project/logs

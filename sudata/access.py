@@ -1,0 +1,120 @@
+"""Access keys and the access log (portal side; the only state the portal writes).
+
+A key is a random token shown once; only its SHA-256 is stored. A key has a scope:
+``dataset:<name>`` opens one conditional dataset, ``unit:<code>`` opens one Su Online unit
+(a district code opens its streets). Every read of scoped data is appended to the access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+create table if not exists keys (
+    id          integer primary key autoincrement,
+    key_hash    text not null unique,
+    prefix      text not null,            -- first characters, to recognise a key in listings
+    scope_type  text not null check (scope_type in ('dataset', 'unit')),
+    scope       text not null,
+    holder      text not null,
+    created_at  text not null,
+    expires_at  text,
+    revoked_at  text
+);
+create table if not exists access_log (
+    id          integer primary key autoincrement,
+    at          text not null,
+    key_id      integer,
+    holder      text,
+    scope_type  text,
+    scope       text,
+    action      text not null,            -- e.g. datastore_search, download.csv, suonline.slice
+    target      text not null,            -- dataset / unit addressed
+    rows        integer,
+    status      integer not null
+);
+create trigger if not exists access_log_append_only_update before update on access_log
+begin select raise(abort, 'access_log is append-only'); end;
+create trigger if not exists access_log_append_only_delete before delete on access_log
+begin select raise(abort, 'access_log is append-only'); end;
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def hash_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Grant:
+    key_id: int
+    holder: str
+    scope_type: str
+    scope: str
+
+
+class AccessStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        con.execute("pragma journal_mode=wal")
+        con.executescript(SCHEMA)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def issue(self, scope_type: str, scope: str, holder: str, expires_at: str | None = None) -> str:
+        token = "sd_" + secrets.token_urlsafe(32)
+        with closing(self.connect()) as con:
+            con.execute(
+                "insert into keys (key_hash, prefix, scope_type, scope, holder, created_at, expires_at)"
+                " values (?,?,?,?,?,?,?)",
+                (hash_key(token), token[:10], scope_type, scope, holder, _now(), expires_at),
+            )
+        return token
+
+    def revoke(self, key_id: int) -> bool:
+        with closing(self.connect()) as con:
+            cur = con.execute("update keys set revoked_at = ? where id = ? and revoked_at is null", (_now(), key_id))
+            return cur.rowcount == 1
+
+    def list(self) -> list[dict]:
+        with closing(self.connect()) as con:
+            return [dict(r) for r in con.execute(
+                "select id, prefix, scope_type, scope, holder, created_at, expires_at, revoked_at from keys order by id")]
+
+    def resolve(self, token: str | None) -> Grant | None:
+        """The grant of a valid (known, unrevoked, unexpired) key, else None."""
+        if not token:
+            return None
+        with closing(self.connect()) as con:
+            r = con.execute("select * from keys where key_hash = ?", (hash_key(token.strip()),)).fetchone()
+        if r is None or r["revoked_at"] is not None:
+            return None
+        if r["expires_at"] and r["expires_at"] < _now():
+            return None
+        return Grant(key_id=r["id"], holder=r["holder"], scope_type=r["scope_type"], scope=r["scope"])
+
+    def log(self, grant: Grant | None, action: str, target: str, rows: int | None, status: int) -> None:
+        with closing(self.connect()) as con:
+            con.execute(
+                "insert into access_log (at, key_id, holder, scope_type, scope, action, target, rows, status)"
+                " values (?,?,?,?,?,?,?,?,?)",
+                (_now(), grant.key_id if grant else None, grant.holder if grant else None,
+                 grant.scope_type if grant else None, grant.scope if grant else None, action, target, rows, status),
+            )
+
+    def access_log(self, limit: int = 100) -> list[dict]:
+        with closing(self.connect()) as con:
+            return [dict(r) for r in con.execute("select * from access_log order by id desc limit ?", (limit,))]

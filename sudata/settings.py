@@ -1,0 +1,61 @@
+"""Where things live. Every path derives from two env vars so tests and deployments can relocate them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+REGISTRY_DIR = PROJECT_ROOT / "registry"
+TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Paths:
+    home: Path
+    raw: Path
+
+    @property
+    def lake(self) -> Path:
+        """Raw layer: one Parquet partition per source and drop date (readable by DuckDB and Spark)."""
+        return self.home / "lake"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def state_db(self) -> Path:
+        """Ingestion ledger and quarantine records (written by the pipeline only)."""
+        return self.home / "state.sqlite"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def published(self) -> Path:
+        """The published store: immutable dataset versions and the catalog index that points at them."""
+        return self.home / "published"
+
+    @property
+    def portal_db(self) -> Path:
+        """Keys and the access log: the only things the portal side writes."""
+        return self.home / "portal" / "access.sqlite"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.home / "gx"
+
+
+def get_paths() -> Paths:
+    home = Path(os.environ.get("SUDATA_HOME", PROJECT_ROOT / ".sudata")).resolve()
+    raw = Path(os.environ.get("SUDATA_RAW", PROJECT_ROOT / "raw")).resolve()
+    return Paths(home=home, raw=raw)

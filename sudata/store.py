@@ -1,0 +1,322 @@
+"""The published store: immutable dataset versions and the catalog index that makes one of them current.
+
+Layout under ``$SUDATA_HOME/published``::
+
+    catalog.sqlite                       index: datasets, versions, quality runs, Su Online slices
+    datasets/<name>/v000003/             one immutable version
+        data.parquet  data.csv (UTF-8 with BOM)  data.json  datapackage.json  quality.json
+        suonline/<unit_code>.parquet     per street and per district slice (scoped datasets only)
+
+A version directory is assembled under ``.staging/``, renamed into place, and only then made current by
+one SQLite transaction. A crash at any point leaves either the old current version or the new one;
+directories that never reached the index are invisible to readers and are swept by the next publish.
+The pipeline is the only writer; the portal opens the index read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+SCHEMA = """
+create table if not exists datasets (
+    name              text primary key,
+    title             text not null,
+    title_en          text,
+    description       text,
+    department        text,          -- department id (CKAN organization name)
+    department_name   text,
+    domain            text,
+    open_type         text not null check (open_type in ('unconditional', 'conditional', 'closed')),
+    security_grade    text,
+    update_frequency  text,
+    scope_column      text,          -- grassroots scope column (street_code / district_code) or null
+    tags              text not null default '[]',   -- json list
+    columns           text not null default '[]',   -- json list of {name, type, description, grade, title}
+    meta              text not null default '{}',   -- the model's full dbt meta, json
+    current_version   integer,
+    created_at        text not null,
+    updated_at        text not null
+);
+create table if not exists versions (
+    dataset        text not null references datasets(name),
+    version        integer not null,
+    published_at   text not null,
+    run_id         text,
+    drop_date      text,
+    row_count      integer not null,
+    path           text not null,     -- relative to the published root
+    files          text not null,     -- json {format: {path, size, sha256, media_type}}
+    schema         text not null,     -- json Frictionless Table Schema
+    quality        text not null,     -- json quality report (see sudata.quality)
+    primary key (dataset, version)
+);
+create table if not exists quality_runs (
+    id                 integer primary key autoincrement,
+    dataset            text not null,
+    run_id             text,
+    drop_date          text,
+    checked_at         text not null,
+    passed             integer not null,
+    published_version  integer,       -- null when the gate blocked publication
+    report             text not null  -- json quality report
+);
+create table if not exists suonline_slices (
+    dataset      text not null,
+    version      integer not null,
+    unit_code    text not null,
+    unit_level   text not null check (unit_level in ('street', 'district')),
+    row_count    integer not null,
+    sha256       text not null,
+    path         text not null,
+    primary key (dataset, version, unit_code)
+);
+create index if not exists quality_runs_dataset on quality_runs(dataset, checked_at);
+"""
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """Catalog metadata of one dataset, as read from its dbt model's ``meta``."""
+
+    name: str
+    title: str
+    title_en: str
+    description: str
+    department: str
+    department_name: str
+    domain: str
+    open_type: str
+    security_grade: str
+    update_frequency: str
+    scope_column: str | None
+    tags: list[str]
+    columns: list[dict]
+    meta: dict
+
+
+class PublishedStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.index_path = self.root / "catalog.sqlite"
+
+    # -- connections ---------------------------------------------------------------------------
+    def connect(self, readonly: bool = False) -> sqlite3.Connection:
+        if readonly:
+            con = sqlite3.connect(f"file:{self.index_path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.index_path, timeout=60, isolation_level=None)
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma synchronous=full")
+            con.executescript(SCHEMA)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def exists(self) -> bool:
+        return self.index_path.exists()
+
+    # -- writing (pipeline only) ---------------------------------------------------------------
+    def publish(
+        self,
+        entry: DatasetEntry,
+        build: Callable[[Path], dict],
+        *,
+        run_id: str | None,
+        drop_date: str | None,
+        quality: dict,
+    ) -> int:
+        """Build a new version with ``build(directory)`` and make it current atomically.
+
+        ``build`` writes the version's files into the directory it is given and returns
+        ``{"row_count", "files", "schema", "slices": [{unit_code, unit_level, row_count, sha256, path}]}``
+        with paths relative to that directory.
+        """
+        staging = self.root / ".staging" / uuid.uuid4().hex
+        staging.mkdir(parents=True)
+        try:
+            built = build(staging)
+            (staging / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2), "utf-8")
+            _fsync_tree(staging)
+            with closing(self.connect()) as con:
+                version = self._next_version(con, entry.name)
+                rel = Path("datasets") / entry.name / f"v{version:06d}"
+                target = self.root / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(staging, target)  # atomic within one filesystem
+                now = utcnow()
+                con.execute("begin immediate")
+                try:
+                    self._upsert_entry(con, entry, now)
+                    con.execute(
+                        "insert into versions values (?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            entry.name, version, now, run_id, drop_date, built["row_count"], str(rel),
+                            json.dumps(built["files"], ensure_ascii=False),
+                            json.dumps(built["schema"], ensure_ascii=False),
+                            json.dumps(quality, ensure_ascii=False),
+                        ),
+                    )
+                    for s in built.get("slices", []):
+                        con.execute(
+                            "insert into suonline_slices values (?,?,?,?,?,?,?)",
+                            (entry.name, version, s["unit_code"], s["unit_level"], s["row_count"], s["sha256"],
+                             str(rel / s["path"])),
+                        )
+                    con.execute(
+                        "update datasets set current_version = ?, updated_at = ? where name = ?",
+                        (version, now, entry.name),
+                    )
+                    con.execute(
+                        "insert into quality_runs (dataset, run_id, drop_date, checked_at, passed,"
+                        " published_version, report) values (?,?,?,?,?,?,?)",
+                        (entry.name, run_id, drop_date, now, 1, version, json.dumps(quality, ensure_ascii=False)),
+                    )
+                    con.execute("commit")
+                except BaseException:
+                    con.execute("rollback")
+                    raise
+            return version
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def record_blocked(self, entry: DatasetEntry, *, run_id: str | None, drop_date: str | None, quality: dict) -> None:
+        """A gate that failed: recorded for engineers and consumers, the current version is untouched."""
+        with closing(self.connect()) as con:
+            con.execute("begin immediate")
+            self._upsert_entry(con, entry, None)
+            con.execute(
+                "insert into quality_runs (dataset, run_id, drop_date, checked_at, passed, published_version, report)"
+                " values (?,?,?,?,?,?,?)",
+                (entry.name, run_id, drop_date, utcnow(), 0, None, json.dumps(quality, ensure_ascii=False)),
+            )
+            con.execute("commit")
+
+    def sweep_orphans(self) -> list[Path]:
+        """Remove version directories and staging left by a publish that died before its commit."""
+        removed: list[Path] = []
+        staging = self.root / ".staging"
+        if staging.exists():
+            for d in staging.iterdir():
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+        if not self.exists():
+            return removed
+        with closing(self.connect()) as con:
+            known = {(r["dataset"], r["version"]) for r in con.execute("select dataset, version from versions")}
+        for d in (self.root / "datasets").glob("*/v*"):
+            key = (d.parent.name, int(d.name[1:]))
+            if key not in known:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+        return removed
+
+    def _next_version(self, con: sqlite3.Connection, name: str) -> int:
+        row = con.execute("select max(version) from versions where dataset = ?", (name,)).fetchone()
+        on_disk = [int(p.name[1:]) for p in (self.root / "datasets" / name).glob("v*") if p.name[1:].isdigit()]
+        return max([row[0] or 0, *on_disk]) + 1
+
+    def _upsert_entry(self, con: sqlite3.Connection, e: DatasetEntry, now: str | None) -> None:
+        now = now or utcnow()
+        con.execute(
+            """insert into datasets (name, title, title_en, description, department, department_name, domain,
+                   open_type, security_grade, update_frequency, scope_column, tags, columns, meta,
+                   current_version, created_at, updated_at)
+               values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,null,?,?)
+               on conflict(name) do update set title=excluded.title, title_en=excluded.title_en,
+                   description=excluded.description, department=excluded.department,
+                   department_name=excluded.department_name, domain=excluded.domain,
+                   open_type=excluded.open_type, security_grade=excluded.security_grade,
+                   update_frequency=excluded.update_frequency, scope_column=excluded.scope_column,
+                   tags=excluded.tags, columns=excluded.columns, meta=excluded.meta""",
+            (
+                e.name, e.title, e.title_en, e.description, e.department, e.department_name, e.domain,
+                e.open_type, e.security_grade, e.update_frequency, e.scope_column,
+                json.dumps(e.tags, ensure_ascii=False), json.dumps(e.columns, ensure_ascii=False),
+                json.dumps(e.meta, ensure_ascii=False), now, now,
+            ),
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+    def datasets(self, include_closed: bool = True) -> list[dict]:
+        if not self.exists():
+            return []
+        with closing(self.connect(readonly=True)) as con:
+            rows = con.execute("select * from datasets order by name").fetchall()
+        out = [_decode(dict(r)) for r in rows]
+        return out if include_closed else [d for d in out if d["open_type"] != "closed"]
+
+    def dataset(self, name: str) -> dict | None:
+        if not self.exists():
+            return None
+        with closing(self.connect(readonly=True)) as con:
+            r = con.execute("select * from datasets where name = ?", (name,)).fetchone()
+        return _decode(dict(r)) if r else None
+
+    def versions(self, name: str) -> list[dict]:
+        if not self.exists():
+            return []
+        with closing(self.connect(readonly=True)) as con:
+            rows = con.execute("select * from versions where dataset = ? order by version", (name,)).fetchall()
+        return [_decode(dict(r)) for r in rows]
+
+    def current_version(self, name: str) -> dict | None:
+        if not self.exists():
+            return None
+        with closing(self.connect(readonly=True)) as con:
+            r = con.execute(
+                "select v.* from versions v join datasets d on d.name = v.dataset and d.current_version = v.version"
+                " where d.name = ?",
+                (name,),
+            ).fetchone()
+        return _decode(dict(r)) if r else None
+
+    def quality_runs(self, name: str, limit: int = 50) -> list[dict]:
+        if not self.exists():
+            return []
+        with closing(self.connect(readonly=True)) as con:
+            rows = con.execute(
+                "select * from quality_runs where dataset = ? order by id desc limit ?", (name, limit)
+            ).fetchall()
+        return [_decode(dict(r)) for r in rows]
+
+    def slices(self, name: str, version: int) -> list[dict]:
+        if not self.exists():
+            return []
+        with closing(self.connect(readonly=True)) as con:
+            rows = con.execute(
+                "select * from suonline_slices where dataset = ? and version = ? order by unit_code", (name, version)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+_JSON_FIELDS = ("tags", "columns", "meta", "files", "schema", "quality", "report")
+
+
+def _decode(row: dict) -> dict:
+    for k in _JSON_FIELDS:
+        if k in row and isinstance(row[k], str):
+            row[k] = json.loads(row[k])
+    return row
+
+
+def _fsync_tree(directory: Path) -> None:
+    for p in directory.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
