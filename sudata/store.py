@@ -137,8 +137,12 @@ class PublishedStore:
         run_id: str | None,
         drop_date: str | None,
         quality: dict,
+        skip_if_unchanged: bool = True,
     ) -> int:
         """Build a new version with ``build(directory)`` and make it current atomically.
+
+        When the built data is byte-identical to the current version (a re-run, a duplicate redelivery),
+        no version is added: the gate's pass is recorded against the current one and its number returned.
 
         ``build`` writes the version's files into the directory it is given and returns
         ``{"row_count", "files", "schema", "slices": [{unit_code, unit_level, row_count, sha256, path}]}``
@@ -149,6 +153,19 @@ class PublishedStore:
         try:
             built = build(staging)
             (staging / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2), "utf-8")
+            current = self.current_version(entry.name)
+            if skip_if_unchanged and current and _same_data(current["files"], built["files"]):
+                with closing(self.connect()) as con:
+                    con.execute("begin immediate")
+                    self._upsert_entry(con, entry, None)
+                    con.execute(
+                        "insert into quality_runs (dataset, run_id, drop_date, checked_at, passed,"
+                        " published_version, report) values (?,?,?,?,?,?,?)",
+                        (entry.name, run_id, drop_date, utcnow(), 1, current["version"],
+                         json.dumps(quality, ensure_ascii=False)),
+                    )
+                    con.execute("commit")
+                return current["version"]
             _fsync_tree(staging)
             with closing(self.connect()) as con:
                 version = self._next_version(con, entry.name)
@@ -313,6 +330,11 @@ def _decode(row: dict) -> dict:
         if k in row and isinstance(row[k], str):
             row[k] = json.loads(row[k])
     return row
+
+
+def _same_data(current_files: dict, new_files: dict) -> bool:
+    a, b = current_files.get("parquet", {}), new_files.get("parquet", {})
+    return bool(a.get("sha256")) and a.get("sha256") == b.get("sha256")
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -1,0 +1,69 @@
+"""Publication: one asset per dataset, downstream of its mart and of the mart's blocking quality gate.
+
+Each materialisation writes a new immutable version and makes it current in one atomic step.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import dagster as dg
+import duckdb
+
+from orchestration.checks.quality_gate import mart_key
+from orchestration.partitions import run_drop_date
+from orchestration.resources import SudataResource
+from orchestration.run_records import gate_report_path, read_json
+from sudata.datasets import DatasetSpec
+from sudata.publish import export_version
+
+PUBLISH_GROUP = "published"
+
+
+def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
+    catalog = spec.catalog
+
+    @dg.asset(
+        key=dg.AssetKey(["published", spec.name]),
+        deps=[mart_key(spec.name)],
+        group_name=PUBLISH_GROUP,
+        kinds={"parquet", "csv", "json"},
+        description=f"{catalog.get('title', spec.name)} ({catalog.get('title_en', '')}) — "
+        f"{spec.open_type} dataset in the open catalog"
+        + (f"; sliced for Su Online by {spec.scope_column}" if catalog.get("su_online") else ""),
+        tags={"open_type": spec.open_type, "department": catalog.get("department", "")},
+        metadata={"open_type": spec.open_type, "security_grade": catalog.get("security_grade", "")},
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+    )
+    def _publish(context: dg.AssetExecutionContext, sudata: SudataResource) -> dg.MaterializeResult:
+        paths = sudata.paths
+        store = sudata.store
+        quality = read_json(gate_report_path(paths, context.run_id, spec.name))
+        if not quality or not quality.get("passed"):
+            raise dg.Failure(
+                f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first"
+            )
+        store.sweep_orphans()
+        next_label = str(len(store.versions(spec.name)) + 1)
+
+        def build(directory):
+            with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
+                return export_version(con, spec, directory, version_label=next_label)
+
+        version = store.publish(spec.entry(), build, run_id=context.run_id, drop_date=run_drop_date(context), quality=quality)
+        current = store.current_version(spec.name)
+        return dg.MaterializeResult(
+            metadata={
+                "version": version,
+                "dagster/row_count": current["row_count"],
+                "path": dg.MetadataValue.path(str(store.path(current["path"]))),
+                "quality_score": quality["score"],
+                "su_online_slices": len(store.slices(spec.name, version)),
+            }
+        )
+
+    return _publish
+
+
+def build_publication_assets(specs: dict[str, DatasetSpec]) -> list[dg.AssetsDefinition]:
+    return [_build_publish(s) for s in specs.values()]

@@ -1,0 +1,112 @@
+"""The dbt project as assets: staging → intermediate → marts, with dbt tests as asset checks.
+
+dbt's own ``build`` order gates the models (a failing error-severity test skips what depends on it).
+In Dagster the dbt tests are reported as checks but are not step-blocking: a failure in one mart must not
+stop the other marts from being checked and published. The per-dataset quality gate (see
+orchestration.checks.quality_gate) reads their outcomes and blocks that dataset's publication.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.project import dbt_project, ensure_manifest
+from orchestration.resources import SudataResource
+from orchestration.run_records import run_dir, write_json
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+class SudataDbtTranslator(DagsterDbtTranslator):
+    """raw.<source> ↔ the ingestion asset of that source; models keyed and grouped by layer."""
+
+    def get_asset_key(self, props: Mapping[str, Any]) -> dg.AssetKey:
+        if props["resource_type"] == "source":
+            return dg.AssetKey([props["source_name"], props["name"]])
+        if props["resource_type"] == "seed":
+            return dg.AssetKey(["master_data", props["name"]])
+        return dg.AssetKey([self._layer(props), props["name"]])
+
+    def get_group_name(self, props: Mapping[str, Any]) -> str | None:
+        if props["resource_type"] == "seed":
+            return "master_data"
+        return self._layer(props)
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return dg.AssetCheckSpec(
+            name=spec.name, asset=spec.asset_key, description=spec.description,
+            additional_deps=[d.asset_key for d in spec.additional_deps], metadata=spec.metadata, blocking=False,
+        )
+
+    @staticmethod
+    def _layer(props: Mapping[str, Any]) -> str:
+        fqn = props.get("fqn") or []
+        return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "models"
+
+
+translator = SudataDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    retry_policy=dg.RetryPolicy(max_retries=1, delay=10),
+)
+def sudata_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, sudata: SudataResource):
+    paths = sudata.paths
+    os.environ["SUDATA_HOME"] = str(paths.home)  # the dbt profile and the lake path read it
+    tests: dict[str, list[dict]] = {}
+    built: list[str] = []
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    for event in invocation.stream():
+        if isinstance(event, dg.AssetCheckResult):
+            tests.setdefault(event.asset_key.path[-1], []).append({
+                "name": event.check_name,
+                "status": "pass" if event.passed else "fail",
+                "severity": (event.severity.value if event.severity else "ERROR").lower(),
+                "failures": (event.metadata.get("dagster_dbt/failed_row_count").value
+                             if event.metadata.get("dagster_dbt/failed_row_count") else None),
+            })
+        elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
+            key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
+            built.append(key.path[-1])
+        yield event
+    failed = [
+        {"node": r.get("unique_id"), "status": r.get("status"), "message": (r.get("message") or "")[:500]}
+        for r in (invocation.get_artifact("run_results.json") or {}).get("results", [])
+        if r.get("status") in ("error", "skipped", "fail")
+    ]
+    write_json(run_dir(paths, context.run_id) / "dbt_results.json", {"tests": tests, "built": built, "failed": failed})
+    _record_not_built(context, sudata, set(built), failed)
+    if not built and not invocation.is_successful():
+        raise dg.Failure("dbt build produced no model", metadata={"failed": dg.MetadataValue.json(failed)})
+
+
+def _record_not_built(context, sudata: SudataResource, built: set[str], failed: list[dict]) -> None:
+    """Datasets whose mart dbt did not rebuild tonight keep their version; say so where consumers look."""
+    from orchestration.partitions import run_drop_date
+    from sudata.datasets import load_datasets
+
+    selected = {k.path[-1] for k in context.selected_asset_keys}
+    reasons = "; ".join(f"{f['node']}: {f['status']} {f['message']}".strip() for f in failed)[:2000]
+    for name, spec in load_datasets(dbt_project.manifest_path).items():
+        if name in selected and name not in built:
+            report = {
+                "dataset": name, "checked_at": None, "drop_date": run_drop_date(context), "passed": False,
+                "score": 0.0, "row_count": None, "previous_row_count": None, "quarantined_rows": 0,
+                "dimensions": {d: {"score": 0.0, "passed": 0, "failed": 0} for d in
+                               ("conformity", "completeness", "accuracy", "consistency", "timeliness")},
+                "checks": [{"name": "dbt_build", "source": "dbt", "dimension": "timeliness", "passed": False,
+                            "blocking": True, "observed": None, "detail": reasons or "the model was not built"}],
+                "blocking_failures": ["dbt_build"],
+            }
+            sudata.store.record_blocked(spec.entry(), run_id=context.run_id, drop_date=report["drop_date"], quality=report)
+            context.log.error(f"{name}: mart not rebuilt tonight; version {spec.name} stays as published")

@@ -1,0 +1,102 @@
+"""The blocking quality gate of every published dataset: GE suite + exact SQL checks + dbt outcomes.
+
+A failure blocks only that dataset's publication (Dagster skips its publish asset); the failure is
+recorded in the published store so consumers see it next to the version that stays current.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import dagster as dg
+import duckdb
+
+from orchestration.partitions import run_drop_date
+from orchestration.resources import SudataResource
+from orchestration.run_records import dbt_results, gate_report_path, write_json
+from sudata.datasets import DatasetSpec
+from sudata.ingest import state
+from sudata.quality.gate import check_dataset
+
+GATE = "quality_gate"
+
+
+def mart_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", name])
+
+
+def upstream_freshness(paths, spec: DatasetSpec, drop_date: str | None) -> dict[str, bool]:
+    if not drop_date:
+        return {}
+    fresh = {}
+    for source in spec.upstream_sources:
+        p = state.partition(paths.state_db, source, drop_date)
+        fresh[source] = bool(p) and p["status"] in ("loaded", "unchanged", "duplicate")
+    return fresh
+
+
+def quarantined_rows(con, paths, spec: DatasetSpec, drop_date: str | None, quarantine_relation: str | None) -> int:
+    """Rows of tonight's upstream drops set aside: unreadable at ingestion or rejected by governance."""
+    if not drop_date or not spec.upstream_sources:
+        return 0
+    total = sum((state.partition(paths.state_db, s, drop_date) or {}).get("quarantined_rows", 0) for s in spec.upstream_sources)
+    if quarantine_relation:
+        marks = ",".join("?" for _ in spec.upstream_sources)
+        total += con.execute(
+            f"select count(*) from {quarantine_relation} where source in ({marks}) and _drop_date = cast(? as date)",
+            [*spec.upstream_sources, drop_date],
+        ).fetchone()[0]
+    return int(total)
+
+
+def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=mart_key(spec.name),
+        name=GATE,
+        blocking=True,
+        description=f"Publication gate of {spec.catalog.get('title', spec.name)}: Great Expectations suite "
+        f"expectations/{spec.name}.json, exact SQL checks (row count, key uniqueness, change against the "
+        "published version), freshness of upstream drops and the mart's dbt tests.",
+    )
+    def _gate(context: dg.AssetCheckExecutionContext, sudata: SudataResource) -> dg.AssetCheckResult:
+        paths = sudata.paths
+        store = sudata.store
+        drop_date = run_drop_date(context)
+        current = store.current_version(spec.name)
+        with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
+            report = check_dataset(
+                con,
+                spec.relation,
+                spec.name,
+                previous_row_count=current["row_count"] if current else None,
+                drop_date=drop_date,
+                upstream_fresh=upstream_freshness(paths, spec, drop_date),
+                quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
+                dbt_results=dbt_results(paths, context.run_id)["tests"].get(spec.name, []),
+            )
+        result = report.to_dict()
+        write_json(gate_report_path(paths, context.run_id, spec.name), result)
+        if not report.passed:
+            store.record_blocked(spec.entry(), run_id=context.run_id, drop_date=drop_date, quality=result)
+        dims = result["dimensions"]
+        return dg.AssetCheckResult(
+            passed=report.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "score": result["score"],
+                "row_count": result["row_count"],
+                "previous_row_count": result["previous_row_count"] if result["previous_row_count"] is not None else -1,
+                "quarantined_rows": result["quarantined_rows"],
+                "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
+                "dimensions": dg.MetadataValue.md(
+                    "| dimension | score | passed | failed |\n|---|---|---|---|\n"
+                    + "\n".join(f"| {k} | {v['score']:.3f} | {v['passed']} | {v['failed']} |" for k, v in dims.items())
+                ),
+            },
+        )
+
+    return _gate
+
+
+def build_quality_checks(specs: dict[str, DatasetSpec], quarantine_relation: str | None) -> list:
+    return [_build_check(s, quarantine_relation) for s in specs.values()]

@@ -1,0 +1,26 @@
+"""The one place where Su Data Foundation's Dagster definitions are assembled."""
+
+import dagster as dg
+
+from orchestration.assets.ingestion import build_ingestion_assets
+from orchestration.assets.publication import build_publication_assets
+from orchestration.assets.transform import sudata_dbt_models
+from orchestration.checks.quality_gate import build_quality_checks
+from orchestration.jobs import nightly_job
+from orchestration.project import dbt_project
+from orchestration.resources import build_resources
+from orchestration.schedules import nightly_schedule
+from orchestration.sensors import new_drops_sensor
+from sudata.datasets import load_datasets
+
+datasets = load_datasets(dbt_project.manifest_path)
+quarantine_model = "main_intermediate.int_quarantined_rows"
+
+defs = dg.Definitions(
+    assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets)],
+    asset_checks=build_quality_checks(datasets, quarantine_model),
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    sensors=[new_drops_sensor],
+    resources=build_resources(),
+)

@@ -1,0 +1,14 @@
+import dagster as dg
+
+from orchestration.partitions import drop_date_partitions
+
+# The nightly run: every drop of the date, every model, every gate, every publication.
+nightly_job = dg.define_asset_job(
+    name="nightly",
+    selection=dg.AssetSelection.all(),
+    partitions_def=drop_date_partitions,
+    description="Ingest the day's departmental drops, rebuild the governed datasets, gate them on quality, publish.",
+    executor_def=dg.in_process_executor,
+    op_retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    tags={"sudata/job": "nightly"},
+)

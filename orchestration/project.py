@@ -1,0 +1,41 @@
+"""The dbt project as Dagster sees it. The manifest is prepared once, not parsed on every load."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from sudata.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target=os.environ.get("SUDATA_DBT_TARGET", "duckdb"),
+)
+
+
+def _sources_newer_than(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    watched = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        watched.extend((DBT_PROJECT_DIR / folder).rglob("*"))
+    return any(p.is_file() and p.stat().st_mtime > built for p in watched)
+
+
+def ensure_manifest() -> Path:
+    """Run ``dbt parse`` when the manifest is missing or older than the project's files."""
+    manifest = dbt_project.manifest_path
+    if _sources_newer_than(manifest):
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [os.fspath(dbt), "parse", "--quiet", "--profiles-dir", os.fspath(DBT_PROJECT_DIR),
+             "--target", dbt_project.target or "duckdb"],
+            cwd=DBT_PROJECT_DIR, check=True,
+        )
+    return manifest

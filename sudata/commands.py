@@ -1,0 +1,191 @@
+"""Pipeline commands: ``sudata run``, ``sudata status``, ``sudata ingest``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from sudata.settings import get_paths
+
+EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 3
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("run", help="materialise the nightly job in-process (all pending drop dates, or --date)")
+    p.add_argument("--date", help="drop date YYYY-MM-DD (default: every drop date not yet ingested, oldest first)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="sources, quarantine and published datasets")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("ingest", help="land drops into the raw layer without running the rest of the night")
+    p.add_argument("--source", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("--date", action="append", help="drop date (repeatable; default: every drop date found)")
+    p.set_defaults(func=cmd_ingest)
+
+
+def prepare_dagster_home() -> Path:
+    """Runs launched from the CLI land in the same instance the Dagster UI shows."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(get_paths().dagster_home)))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
+def dates_to_run(explicit: str | None) -> list[str]:
+    from sudata.ingest import drop_dates, pending_drop_dates
+    from sudata.registry import load_registry
+
+    if explicit:
+        return [explicit]
+    paths, registry = get_paths(), load_registry()
+    pending = pending_drop_dates(paths, registry)
+    if pending:
+        return pending
+    every = sorted({d for s in registry.values() for d in drop_dates(paths, s)})
+    return every[-1:]  # nothing new: re-run the latest night (idempotent)
+
+
+def cmd_run(args) -> int:
+    prepare_dagster_home()
+    from dagster import DagsterInstance
+
+    from orchestration.project import ensure_manifest
+
+    ensure_manifest()
+    from orchestration.definitions import defs
+
+    dates = dates_to_run(args.date)
+    if not dates:
+        print(f"no drops in {get_paths().raw}: nothing to run", file=sys.stderr)
+        return EXIT_FAILED
+    job = defs.resolve_job_def("nightly")
+    codes = []
+    with DagsterInstance.get() as instance:
+        for d in dates:
+            started = time.perf_counter()
+            print(f"nightly run for drop date {d} …", flush=True)
+            result = job.execute_in_process(partition_key=d, instance=instance, raise_on_error=False)
+            outcome = summarise_run(result)
+            print(f"  run {result.run_id} finished in {time.perf_counter() - started:.1f}s: "
+                  f"{len(outcome['published'])} published, {len(outcome['blocked'])} blocked, "
+                  f"{len(outcome['errors'])} failed steps")
+            for name in outcome["blocked"]:
+                print(f"  blocked by its quality gate: {name} (its last good version stays current)")
+            for step in outcome["errors"]:
+                print(f"  failed step: {step}")
+            codes.append(EXIT_FAILED if outcome["errors"] else EXIT_BLOCKED if outcome["blocked"] else EXIT_OK)
+    paths = get_paths()
+    print(f"published store: {paths.published}")
+    return EXIT_FAILED if EXIT_FAILED in codes else EXIT_BLOCKED if EXIT_BLOCKED in codes else EXIT_OK
+
+
+def summarise_run(result) -> dict:
+    published, blocked, errors = [], [], []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            key = event.asset_key.path
+            if key[0] == "published":
+                published.append(key[-1])
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data.evaluation
+            if data.check_name == "quality_gate" and not data.passed:
+                blocked.append(data.asset_key.path[-1])
+        elif event.event_type_value == "STEP_FAILURE":
+            msg = event.event_specific_data.error.message.strip().splitlines()[0] if event.event_specific_data.error else ""
+            if "DagsterAssetCheckFailedError" not in msg and "Blocking check" not in msg:
+                errors.append(f"{event.step_key}: {msg}")
+    return {"published": published, "blocked": sorted(set(blocked)), "errors": errors}
+
+
+def status_snapshot() -> dict:
+    from sudata.ingest import state
+    from sudata.registry import load_registry
+    from sudata.store import PublishedStore
+
+    paths = get_paths()
+    registry = load_registry()
+    latest = {p["source"]: p for p in state.partition_summary(paths.state_db)}
+    sources = []
+    for s in registry.values():
+        p = latest.get(s.id, {})
+        sources.append({
+            "source": s.id, "title": s.title, "department": s.department.id, "department_name": s.department.name,
+            "format": s.format, "last_drop_date": p.get("drop_date"), "last_status": p.get("status"),
+            "last_rows": p.get("rows"), "total_rows": p.get("total_rows") or 0,
+            "quarantined_files": p.get("total_quarantined_files") or 0,
+            "quarantined_rows": p.get("total_quarantined_rows") or 0,
+        })
+    store = PublishedStore(paths.published)
+    datasets = []
+    for d in store.datasets():
+        cur = store.current_version(d["name"])
+        runs = store.quality_runs(d["name"], limit=1)
+        last = runs[0] if runs else None
+        datasets.append({
+            "dataset": d["name"], "title": d["title"], "department": d["department"], "open_type": d["open_type"],
+            "current_version": d["current_version"],
+            "rows": cur["row_count"] if cur else None,
+            "published_at": cur["published_at"] if cur else None,
+            "quality_score": cur["quality"].get("score") if cur else None,
+            "quality_report": cur["quality"] if cur else None,
+            "last_check": {
+                "checked_at": last["checked_at"], "passed": bool(last["passed"]), "drop_date": last["drop_date"],
+                "blocking_failures": last["report"].get("blocking_failures", []),
+            } if last else None,
+            "versions": [v["version"] for v in store.versions(d["name"])],
+        })
+    quarantine = state.quarantine_records(paths.state_db, limit=50)
+    return {
+        "home": str(paths.home), "raw": str(paths.raw),
+        "departments": sorted({s.department.id for s in registry.values()}),
+        "sources": sources, "datasets": datasets,
+        "quarantine": [{k: q[k] for k in ("source", "drop_date", "file", "kind", "rows", "reason", "kept_at")} for q in quarantine],
+    }
+
+
+def cmd_status(args) -> int:
+    snap = status_snapshot()
+    if args.json:
+        print(json.dumps(snap, ensure_ascii=False, indent=2))
+        return 0
+    print(f"SUDATA_HOME={snap['home']}  SUDATA_RAW={snap['raw']}")
+    print(f"\n{len(snap['sources'])} sources from {len(snap['departments'])} departments")
+    print(f"  {'source':<28}{'last drop':<12}{'status':<12}{'rows':>9}{'total':>10}{'q.files':>8}{'q.rows':>8}")
+    for s in snap["sources"]:
+        print(f"  {s['source']:<28}{s['last_drop_date'] or '-':<12}{s['last_status'] or '-':<12}"
+              f"{s['last_rows'] or 0:>9}{s['total_rows']:>10}{s['quarantined_files']:>8}{s['quarantined_rows']:>8}")
+    print(f"\n{len(snap['datasets'])} datasets")
+    print(f"  {'dataset':<32}{'open type':<15}{'ver':>4}{'rows':>9}  {'checks':<8}{'score':>6}  published at")
+    for d in snap["datasets"]:
+        check = "-" if not d["last_check"] else ("passed" if d["last_check"]["passed"] else "FAILED")
+        score = f"{d['quality_score']:.2f}" if d["quality_score"] is not None else "-"
+        print(f"  {d['dataset']:<32}{d['open_type']:<15}{d['current_version'] or '-':>4}{d['rows'] or 0:>9}  "
+              f"{check:<8}{score:>6}  {d['published_at'] or '-'}")
+        if d["last_check"] and not d["last_check"]["passed"]:
+            print(f"      blocked: {', '.join(d['last_check']['blocking_failures'])}")
+    if snap["quarantine"]:
+        print("\nquarantine (latest first)")
+        for q in snap["quarantine"][:20]:
+            print(f"  {q['drop_date']} {q['source']} {q['file']} [{q['kind']}, {q['rows']} rows]: {q['reason']}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from sudata.ingest import drop_dates, ingest_partition
+    from sudata.registry import load_registry
+
+    paths, registry = get_paths(), load_registry()
+    ids = args.source or list(registry)
+    for sid in ids:
+        source = registry[sid]
+        for d in args.date or drop_dates(paths, source):
+            r = ingest_partition(paths, source, d)
+            print(f"{sid:<28}{d}  {r.status:<12}{r.rows:>8} rows  {r.quarantined_files} files / {r.quarantined_rows} rows quarantined")
+    return 0

@@ -1,0 +1,94 @@
+"""The ingestion ledger: what was loaded from which file, and what was quarantined and why."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+create table if not exists files (
+    source      text not null,
+    drop_date   text not null,
+    file        text not null,      -- relative to the landing zone
+    sha256      text not null,
+    status      text not null check (status in ('loaded', 'duplicate', 'quarantined')),
+    rows        integer not null default 0,
+    bad_rows    integer not null default 0,
+    reason      text,
+    at          text not null,
+    primary key (source, drop_date, file)
+);
+create table if not exists partitions (
+    source            text not null,
+    drop_date         text not null,
+    status            text not null check (status in ('loaded', 'unchanged', 'duplicate', 'quarantined', 'missing')),
+    rows              integer not null,
+    files             integer not null,
+    quarantined_files integer not null,
+    quarantined_rows  integer not null,
+    content_key       text,          -- sha256s of the loaded files, sorted: a partition is rebuilt only when it changes
+    at                text not null,
+    primary key (source, drop_date)
+);
+create table if not exists quarantine (
+    id          integer primary key autoincrement,
+    source      text not null,
+    drop_date   text not null,
+    file        text not null,
+    sha256      text,
+    kind        text not null check (kind in ('file', 'rows')),
+    rows        integer not null default 0,
+    reason      text not null,
+    kept_at     text,               -- quarantine copy / rows file, relative to SUDATA_HOME
+    at          text not null
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con.execute("pragma journal_mode=wal")
+    con.executescript(SCHEMA)
+    con.row_factory = sqlite3.Row
+    return con
+
+
+def partition_summary(path: Path) -> list[dict]:
+    """Latest partition of every source, with totals: what `sudata status` prints."""
+    if not path.exists():
+        return []
+    with closing(connect(path)) as con:
+        rows = con.execute(
+            """select p.*, (select sum(rows) from partitions q where q.source = p.source
+                              and q.status in ('loaded', 'unchanged')) as total_rows,
+                      (select sum(quarantined_rows) from partitions q where q.source = p.source) as total_quarantined_rows,
+                      (select count(*) from quarantine q where q.source = p.source and q.kind = 'file') as total_quarantined_files
+               from partitions p
+               where p.drop_date = (select max(drop_date) from partitions q where q.source = p.source)
+               order by p.source"""
+        ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def partition(path: Path, source: str, drop_date: str) -> dict | None:
+    if not path.exists():
+        return None
+    with closing(connect(path)) as con:
+        r = con.execute("select * from partitions where source = ? and drop_date = ?", (source, drop_date)).fetchone()
+    return dict(r) if r else None
+
+
+def quarantine_records(path: Path, source: str | None = None, limit: int = 200) -> list[dict]:
+    if not path.exists():
+        return []
+    with closing(connect(path)) as con:
+        sql = "select * from quarantine" + (" where source = ?" if source else "") + " order by id desc limit ?"
+        args = (source, limit) if source else (limit,)
+        return [dict(r) for r in con.execute(sql, args)]

@@ -1,0 +1,140 @@
+"""Write one dataset version's files from the warehouse: Parquet, CSV (UTF-8 with BOM), JSON,
+a Frictionless ``datapackage.json``, and the Su Online slices of scoped datasets.
+
+Everything is written by DuckDB streaming from the warehouse relation; nothing loads a table into Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from sudata.datasets import DatasetSpec
+
+TABLE_SCHEMA_TYPES = {
+    "VARCHAR": "string", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
+    "TIMESTAMP WITH TIME ZONE": "datetime", "BIGINT": "integer", "INTEGER": "integer", "SMALLINT": "integer",
+    "TINYINT": "integer", "HUGEINT": "integer", "UBIGINT": "integer", "UINTEGER": "integer", "DOUBLE": "number",
+    "FLOAT": "number", "REAL": "number",
+}
+MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "json": "application/json"}
+LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/", "title": "Creative Commons Attribution 4.0"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _table_schema_type(duck_type: str) -> str:
+    t = duck_type.upper()
+    if t.startswith("DECIMAL"):
+        return "number"
+    return TABLE_SCHEMA_TYPES.get(t, "string")
+
+
+def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path, *, version_label: str = "") -> dict:
+    """Write the version files of ``spec`` into ``directory``; return what the published store records."""
+    directory = Path(directory)
+    rel = spec.relation
+    described = con.execute(f"describe select * from {rel}").fetchall()
+    types = {r[0]: r[1] for r in described}
+    # Keep lineage/internal columns (leading underscore) out of what is published.
+    published_cols = [c for c in types if not c.startswith("_")]
+    select = ", ".join(_q(c) for c in published_cols)
+    order = ", ".join(_q(c) for c in spec.primary_key if c in types) or "1"
+    source_sql = f"select {select} from {rel} order by {order}"
+
+    parquet = directory / "data.parquet"
+    con.execute(f"copy ({source_sql}) to '{parquet}' (format parquet, compression zstd, row_group_size 122880)")
+    row_count = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
+
+    # CSV: ISO datetimes with 'T' (Table Schema's default), and a BOM so Excel opens Chinese text correctly.
+    csv_cols = ", ".join(
+        f"strftime({_q(c)}, '%Y-%m-%dT%H:%M:%S') as {_q(c)}" if _table_schema_type(types[c]) == "datetime" else _q(c)
+        for c in published_cols
+    )
+    body = directory / ".data.csv.body"
+    con.execute(f"copy (select {csv_cols} from read_parquet('{parquet}')) to '{body}' (header, delimiter ',', quote '\"')")
+    csv_path = directory / "data.csv"
+    with open(csv_path, "wb") as out, open(body, "rb") as src:
+        out.write(b"\xef\xbb\xbf")
+        shutil.copyfileobj(src, out, 1 << 20)
+    body.unlink()
+
+    json_path = directory / "data.json"
+    con.execute(f"copy (select * from read_parquet('{parquet}')) to '{json_path}' (format json, array true)")
+
+    by_name = {c["name"]: c for c in spec.columns}
+    schema = {
+        "fields": [
+            {
+                "name": c,
+                "type": _table_schema_type(types[c]),
+                "title": by_name.get(c, {}).get("title", c),
+                "description": by_name.get(c, {}).get("description", ""),
+                "sudata:grade": by_name.get(c, {}).get("grade", "general"),
+            }
+            for c in published_cols
+        ],
+    }
+    if spec.primary_key and all(k in published_cols for k in spec.primary_key):
+        schema["primaryKey"] = list(spec.primary_key)
+
+    files = {}
+    for fmt, path in (("parquet", parquet), ("csv", csv_path), ("json", json_path)):
+        files[fmt] = {"path": path.name, "size": path.stat().st_size, "sha256": _sha256(path), "media_type": MEDIA_TYPES[fmt]}
+
+    catalog = spec.catalog
+    package = {
+        "name": spec.name.replace("_", "-"),
+        "title": catalog.get("title", spec.name),
+        "description": spec.description,
+        "version": version_label,
+        "keywords": list(catalog.get("tags") or []),
+        "licenses": [LICENSE],
+        "sudata:title_en": catalog.get("title_en"),
+        "sudata:open_type": spec.open_type,
+        "sudata:security_grade": catalog.get("security_grade"),
+        "sudata:update_frequency": catalog.get("update_frequency"),
+        "sudata:department": catalog.get("department"),
+        "resources": [
+            {
+                "name": spec.name.replace("_", "-"),
+                "path": "data.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8-sig",
+                "bytes": files["csv"]["size"],
+                "hash": f"sha256:{files['csv']['sha256']}",
+                "dialect": {"delimiter": ",", "quoteChar": '"', "header": True},
+                "schema": schema,
+            }
+        ],
+        "sudata:distributions": [{"format": f, **v} for f, v in files.items()],
+    }
+    (directory / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
+    files["datapackage"] = {"path": "datapackage.json", "size": (directory / "datapackage.json").stat().st_size,
+                            "sha256": _sha256(directory / "datapackage.json"), "media_type": "application/json"}
+
+    slices: list[dict] = []
+    if catalog.get("su_online") and spec.scope_column and spec.scope_column in types:
+        from sudata.slicing import write_slices
+
+        slices = write_slices(con, parquet, directory / "suonline", spec.scope_column)
+        for s in slices:  # slice paths are recorded relative to the version directory
+            p = Path(s["path"])
+            s["path"] = str(p.relative_to(directory)) if p.is_absolute() else s["path"]
+    return {"row_count": row_count, "files": files, "schema": schema, "slices": slices}
