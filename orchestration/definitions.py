@@ -11,10 +11,10 @@ from orchestration.project import dbt_project
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import new_drops_sensor
-from sudata.datasets import load_datasets
+from sudata.datasets import load_datasets, model_relation
 
 datasets = load_datasets(dbt_project.manifest_path)
-quarantine_model = "main_intermediate.int_quarantined_rows"
+quarantine_model = model_relation(dbt_project.manifest_path, "int_quarantined_rows")
 
 defs = dg.Definitions(
     assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets)],

@@ -124,3 +124,12 @@ def _load(path: str, _mtime: float) -> tuple[tuple[str, DatasetSpec], ...]:
             upstream_sources=tuple(sorted(sources_of(uid))),
         )
     return tuple(sorted(specs.items()))
+
+
+def model_relation(manifest_path: Path, model_name: str) -> str | None:
+    """schema.identifier of any dbt model by name (e.g. the quarantine model), or None if absent."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") == "model" and node["name"] == model_name:
+            return f"{node['schema']}.{node.get('alias') or model_name}"
+    return None
