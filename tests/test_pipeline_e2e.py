@@ -1,0 +1,151 @@
+"""The whole night on the bundled sample, in a temporary SUDATA_HOME: ingest → dbt → gate → publish."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sudata.settings import PROJECT_ROOT, Paths
+
+pytestmark = pytest.mark.integration
+
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def _run_night(monkeypatch, home: Path, raw: Path, date: str | None = None) -> int:
+    from sudata.cli import main
+
+    monkeypatch.setenv("SUDATA_HOME", str(home))
+    monkeypatch.setenv("SUDATA_RAW", str(raw))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    return main(["run"] + (["--date", date] if date else []))
+
+
+def _status(monkeypatch, home: Path, raw: Path) -> dict:
+    from sudata.commands import status_snapshot
+
+    monkeypatch.setenv("SUDATA_HOME", str(home))
+    monkeypatch.setenv("SUDATA_RAW", str(raw))
+    return status_snapshot()
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """Both sample nights, run once for the module."""
+    mp = pytest.MonkeyPatch()
+    base = tmp_path_factory.mktemp("night")
+    home, raw = base / "home", base / "raw"
+    shutil.copytree(PROJECT_ROOT / "raw", raw)
+    code = _run_night(mp, home, raw)
+    snapshot = _status(mp, home, raw)
+    yield {"code": code, "home": home, "raw": raw, "status": snapshot, "paths": Paths(home=home, raw=raw)}
+    mp.undo()
+
+
+def test_the_sample_night_publishes_everything(night):
+    assert night["code"] == 0
+    status = night["status"]
+    assert len(status["departments"]) >= 8
+    assert len(status["sources"]) >= 12
+    assert all(s["total_rows"] > 0 for s in status["sources"]), [s for s in status["sources"] if not s["total_rows"]]
+    published = [d for d in status["datasets"] if d["current_version"]]
+    assert len(published) >= 10
+    for d in published:
+        assert d["rows"] > 0, d["dataset"]
+        q = d["quality_report"]
+        assert q["passed"] is True and 0 < q["score"] <= 1
+        assert set(q["dimensions"]) >= {"conformity", "completeness", "accuracy", "consistency", "timeliness"}
+
+
+def test_every_version_holds_consistent_files(night):
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(night["paths"].published)
+    for d in store.datasets():
+        cur = store.current_version(d["name"])
+        root = store.path(cur["path"])
+        for fmt, f in cur["files"].items():
+            data = (root / f["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == f["sha256"], (d["name"], fmt)
+        assert (root / "data.csv").read_bytes()[:3] == b"\xef\xbb\xbf", "CSV carries a BOM for Excel"
+        rows = duckdb.execute(f"select count(*) from read_parquet('{root / 'data.parquet'}')").fetchone()[0]
+        assert rows == cur["row_count"]
+        assert len(json.loads((root / "data.json").read_text(encoding="utf-8"))) == rows
+        package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+        fields = [f["name"] for f in package["resources"][0]["schema"]["fields"]]
+        cols = [r[0] for r in duckdb.execute(f"describe select * from read_parquet('{root / 'data.parquet'}')").fetchall()]
+        assert fields == cols
+        assert all(f.get("description") for f in package["resources"][0]["schema"]["fields"]), d["name"]
+
+
+def test_no_id_number_or_mobile_phone_in_clear_in_unconditional_outputs(night):
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(night["paths"].published)
+    checked = 0
+    for d in store.datasets():
+        if d["open_type"] != "unconditional":
+            continue
+        root = store.path(store.current_version(d["name"])["path"])
+        for name in ("data.csv", "data.json"):
+            text = (root / name).read_text(encoding="utf-8-sig")
+            assert not ID_NUMBER.search(text), f"{d['name']}/{name}: ID number in clear"
+            assert not MOBILE.search(text), f"{d['name']}/{name}: mobile phone in clear"
+            checked += 1
+    assert checked >= 20
+
+
+def test_scoped_datasets_are_sliced_for_su_online(night):
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(night["paths"].published)
+    sliced = [d for d in store.datasets() if d["meta"]["catalog"].get("su_online") and d["scope_column"]]
+    assert sliced
+    for d in sliced:
+        cur = store.current_version(d["name"])
+        slices = store.slices(d["name"], cur["version"])
+        assert slices, d["name"]
+        streets = sum(s["row_count"] for s in slices if s["unit_level"] == "street")
+        assert 0 < streets <= cur["row_count"]
+
+
+def test_rerunning_a_night_adds_nothing(night, monkeypatch):
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(night["paths"].published)
+    before = {d["name"]: d["current_version"] for d in store.datasets()}
+    assert _run_night(monkeypatch, night["home"], night["raw"]) == 0
+    after = {d["name"]: d["current_version"] for d in store.datasets()}
+    assert before == after
+
+
+def test_definitions_show_every_layer_checks_schedule_and_sensor():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    layers = {k.path[0] for k in graph.get_all_asset_keys()}
+    assert {"raw", "staging", "intermediate", "marts", "published"} <= layers
+    checks = {k.name for k in graph.asset_check_keys}
+    assert "quality_gate" in checks and "drop_landed" in checks
+    assert len(checks) > 30, "dbt tests appear as asset checks"
+    assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
+    assert defs.resolve_schedule_def("nightly_schedule").execution_timezone == "Asia/Shanghai"
+    assert defs.resolve_sensor_def("new_drops_sensor")
+    # lineage: a published dataset traces back to raw drops
+    pub = next(k for k in graph.get_all_asset_keys() if k.path[0] == "published")
+    seen, stack = set(), [pub]
+    while stack:
+        k = stack.pop()
+        for p in graph.get(k).parent_keys:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    assert any(k.path[0] == "raw" for k in seen)

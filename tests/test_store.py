@@ -1,0 +1,88 @@
+"""The published store: versions are immutable and become current in one step, or not at all."""
+
+import json
+
+import pytest
+
+from sudata.store import DatasetEntry, PublishedStore
+
+
+def entry(name="schools", open_type="unconditional"):
+    return DatasetEntry(name=name, title="学校名录", title_en="Schools", description="d", department="education",
+                        department_name="苏州市教育局", domain="教育文化", open_type=open_type, security_grade="general",
+                        update_frequency="每日", scope_column="street_code", tags=["学校"],
+                        columns=[{"name": "a", "type": "string"}], meta={})
+
+
+def builder(payload: bytes):
+    def build(directory):
+        (directory / "data.parquet").write_bytes(payload)
+        return {"row_count": len(payload), "files": {"parquet": {"path": "data.parquet", "size": len(payload),
+                                                                  "sha256": str(hash(payload))}},
+                "schema": {"fields": []}, "slices": []}
+    return build
+
+
+QUALITY = {"passed": True, "score": 1.0}
+
+
+def test_versions_are_kept_and_the_latest_is_current(tmp_path):
+    store = PublishedStore(tmp_path)
+    v1 = store.publish(entry(), builder(b"one"), run_id="r1", drop_date="2026-11-23", quality=QUALITY)
+    v2 = store.publish(entry(), builder(b"two!"), run_id="r2", drop_date="2026-11-24", quality=QUALITY)
+    assert (v1, v2) == (1, 2)
+    assert store.current_version("schools")["row_count"] == 4
+    assert [v["version"] for v in store.versions("schools")] == [1, 2]
+    assert (tmp_path / "datasets/schools/v000001/data.parquet").read_bytes() == b"one"
+    assert json.loads((tmp_path / "datasets/schools/v000002/quality.json").read_text())["passed"] is True
+
+
+def test_identical_data_adds_no_version(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry(), builder(b"same"), run_id="r1", drop_date="d1", quality=QUALITY)
+    again = store.publish(entry(), builder(b"same"), run_id="r2", drop_date="d2", quality=QUALITY)
+    assert again == 1 and len(store.versions("schools")) == 1
+    assert len(store.quality_runs("schools")) == 2
+
+
+def test_a_publish_that_dies_while_building_leaves_the_current_version(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry(), builder(b"good"), run_id="r1", drop_date="d1", quality=QUALITY)
+
+    def dies(directory):
+        (directory / "data.parquet").write_bytes(b"half")
+        raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        store.publish(entry(), dies, run_id="r2", drop_date="d2", quality=QUALITY)
+    assert store.current_version("schools")["version"] == 1
+    assert not list((tmp_path / ".staging").glob("*"))
+
+
+def test_orphan_version_directories_are_invisible_and_swept(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry(), builder(b"good"), run_id="r1", drop_date="d1", quality=QUALITY)
+    orphan = tmp_path / "datasets/schools/v000002"   # renamed into place, index never committed
+    orphan.mkdir()
+    (orphan / "data.parquet").write_bytes(b"half")
+    assert store.current_version("schools")["version"] == 1
+    assert [v["version"] for v in store.versions("schools")] == [1]
+    assert orphan in store.sweep_orphans() and not orphan.exists()
+    assert store.publish(entry(), builder(b"next"), run_id="r3", drop_date="d3", quality=QUALITY) == 2
+
+
+def test_blocked_gate_is_recorded_without_touching_the_current_version(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry(), builder(b"good"), run_id="r1", drop_date="d1", quality=QUALITY)
+    store.record_blocked(entry(), run_id="r2", drop_date="d2", quality={"passed": False, "blocking_failures": ["x"]})
+    assert store.current_version("schools")["version"] == 1
+    last = store.quality_runs("schools")[0]
+    assert last["passed"] == 0 and last["published_version"] is None and last["report"]["blocking_failures"] == ["x"]
+
+
+def test_closed_datasets_are_filtered_for_open_listings(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry("a"), builder(b"1"), run_id="r", drop_date="d", quality=QUALITY)
+    store.publish(entry("b", "closed"), builder(b"2"), run_id="r", drop_date="d", quality=QUALITY)
+    assert [d["name"] for d in store.datasets(include_closed=False)] == ["a"]
+    assert len(store.datasets()) == 2
