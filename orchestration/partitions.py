@@ -12,6 +12,15 @@ drop_date_partitions = dg.DailyPartitionsDefinition(
 )
 
 
+def _op_context(context):
+    # Asset-check contexts wrap the op context that carries the run.
+    return getattr(context, "op_execution_context", context)
+
+
+def run_id(context) -> str:
+    return _op_context(context).run_id
+
+
 def run_drop_date(context) -> str | None:
     """The drop date a run was launched for (also visible to the unpartitioned assets of that run)."""
-    return context.run.tags.get("dagster/partition")
+    return _op_context(context).run.tags.get("dagster/partition")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -42,5 +43,7 @@ def build_resources() -> dict:
             project_dir=dbt_project,
             profiles_dir=os.fspath(dbt_project.project_dir),
             target=os.environ.get("SUDATA_DBT_TARGET", "duckdb"),
+            # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+            dbt_executable=os.fspath(Path(sys.executable).with_name("dbt")),
         ),
     }

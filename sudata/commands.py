@@ -94,7 +94,7 @@ def summarise_run(result) -> dict:
             if key[0] == "published":
                 published.append(key[-1])
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data.evaluation
+            data = event.event_specific_data
             if data.check_name == "quality_gate" and not data.passed:
                 blocked.append(data.asset_key.path[-1])
         elif event.event_type_value == "STEP_FAILURE":

@@ -1,6 +1,5 @@
 """One partitioned ingestion asset per registered source, built from the registry (no per-source code)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -3,7 +3,6 @@
 Each materialisation writes a new immutable version and makes it current in one atomic step.
 """
 
-from __future__ import annotations
 
 from contextlib import closing
 

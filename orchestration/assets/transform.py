@@ -6,7 +6,6 @@ stop the other marts from being checked and published. The per-dataset quality g
 orchestration.checks.quality_gate) reads their outcomes and blocks that dataset's publication.
 """
 
-from __future__ import annotations
 
 import os
 from typing import Any, Mapping

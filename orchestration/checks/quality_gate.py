@@ -4,14 +4,13 @@ A failure blocks only that dataset's publication (Dagster skips its publish asse
 recorded in the published store so consumers see it next to the version that stays current.
 """
 
-from __future__ import annotations
 
 from contextlib import closing
 
 import dagster as dg
 import duckdb
 
-from orchestration.partitions import run_drop_date
+from orchestration.partitions import run_drop_date, run_id
 from orchestration.resources import SudataResource
 from orchestration.run_records import dbt_results, gate_report_path, write_json
 from sudata.datasets import DatasetSpec
@@ -49,6 +48,10 @@ def quarantined_rows(con, paths, spec: DatasetSpec, drop_date: str | None, quara
     return int(total)
 
 
+def _score(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=mart_key(spec.name),
@@ -72,25 +75,25 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
                 drop_date=drop_date,
                 upstream_fresh=upstream_freshness(paths, spec, drop_date),
                 quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
-                dbt_results=dbt_results(paths, context.run_id)["tests"].get(spec.name, []),
+                dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
             )
         result = report.to_dict()
-        write_json(gate_report_path(paths, context.run_id, spec.name), result)
+        write_json(gate_report_path(paths, run_id(context), spec.name), result)
         if not report.passed:
-            store.record_blocked(spec.entry(), run_id=context.run_id, drop_date=drop_date, quality=result)
+            store.record_blocked(spec.entry(), run_id=run_id(context), drop_date=drop_date, quality=result)
         dims = result["dimensions"]
         return dg.AssetCheckResult(
             passed=report.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
-                "score": result["score"],
+                "score": result["score"] if result["score"] is not None else 0.0,
                 "row_count": result["row_count"],
                 "previous_row_count": result["previous_row_count"] if result["previous_row_count"] is not None else -1,
                 "quarantined_rows": result["quarantined_rows"],
                 "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
                 "dimensions": dg.MetadataValue.md(
                     "| dimension | score | passed | failed |\n|---|---|---|---|\n"
-                    + "\n".join(f"| {k} | {v['score']:.3f} | {v['passed']} | {v['failed']} |" for k, v in dims.items())
+                    + "\n".join(f"| {k} | {_score(v['score'])} | {v['passed']} | {v['failed']} |" for k, v in dims.items())
                 ),
             },
         )
