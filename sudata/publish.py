@@ -133,7 +133,7 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     if catalog.get("su_online") and spec.scope_column and spec.scope_column in types:
         from sudata.slicing import write_slices
 
-        slices = write_slices(con, parquet, directory / "suonline", spec.scope_column)
+        slices = write_slices(con, parquet, directory / "suonline", spec.scope_column, primary_key=spec.primary_key)
         for s in slices:  # slice paths are recorded relative to the version directory
             p = Path(s["path"])
             s["path"] = str(p.relative_to(directory)) if p.is_absolute() else s["path"]

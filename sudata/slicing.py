@@ -1,0 +1,155 @@
+"""Su Online slices: one Parquet file per grassroots unit, cut from a dataset version at publish time.
+
+The publication step calls :func:`write_slices` inside the ``build(directory)`` callback of
+:meth:`sudata.store.PublishedStore.publish` and returns its result as the ``slices`` entry::
+
+    slices = write_slices(con, directory / "data.parquet", directory / "suonline", spec.scope_column,
+                          primary_key=spec.primary_key)
+    return {"row_count": ..., "files": ..., "schema": ..., "slices": slices}
+
+It writes ``<slice directory>/<unit_code>.parquet`` for every unit of :mod:`sudata.units` (128 files,
+empty ones included, so every unit gets a complete, checksummed delivery each night) and returns
+``[{unit_code, unit_level, row_count, sha256, path}]`` with ``path`` relative to the version directory
+(the slice directory's parent), e.g. ``suonline/320508021.parquet``.
+
+Who gets which rows:
+
+* ``scope_column="street_code"``: a street gets the rows carrying its code. A district gets the union of
+  its streets plus the rows whose street is unknown (null, or not a code of the master data) but whose
+  district is known, from the ``district_code`` column when the dataset has one, else from the first six
+  digits of the street code. Rows with neither a known street nor a known district reach no unit.
+* ``scope_column="district_code"`` (e.g. air quality): a district gets its rows, and each of its streets
+  gets the same rows (a street sees its district's air).
+
+Rows inside a slice are sorted by the primary key (by all columns when none is given), so slices are
+stable for paging and diffing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from sudata import units as units_master
+
+SCOPE_COLUMNS = ("street_code", "district_code")
+SLICE_DIR = "suonline"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def write_slices(
+    con: duckdb.DuckDBPyConnection | None,
+    data: str | Path,
+    directory: str | Path,
+    scope_column: str,
+    *,
+    primary_key: list[str] | tuple[str, ...] = (),
+) -> list[dict]:
+    """Write one Parquet slice per unit into ``directory`` and describe them.
+
+    ``data`` is the version's Parquet file (a :class:`~pathlib.Path`; read in a private DuckDB database,
+    the caller's connection is left untouched), or, with ``con``, the name of a table or view of that
+    connection or a ``SELECT`` statement. ``directory`` is the slice directory, ``<version>/suonline``
+    in the published store. ``scope_column`` is ``street_code`` or ``district_code``. Returns the slice
+    entries expected by :meth:`PublishedStore.publish` (paths relative to ``directory``'s parent).
+    """
+    if scope_column not in SCOPE_COLUMNS:
+        raise ValueError(f"unsupported Su Online scope column {scope_column!r} (expected one of {SCOPE_COLUMNS})")
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if isinstance(data, Path) or con is None:
+        con, own = duckdb.connect(), True  # a private database: the slicing may be large
+        src_sql = f"read_parquet({_literal(Path(data).as_posix())})"
+    else:
+        own = False
+        rel = data.strip()
+        src_sql = f"({rel})" if rel.lower().startswith(("select", "with", "from")) else rel
+
+    tag = uuid.uuid4().hex[:12]
+    t_streets, t_districts, t_rows = f"_su_streets_{tag}", f"_su_districts_{tag}", f"_su_rows_{tag}"
+    try:
+        columns = [r[0] for r in con.execute(f"describe select * from {src_sql}").fetchall()]
+        if scope_column not in columns:
+            raise ValueError(f"write_slices: the data has no scope column {scope_column!r} (columns: {columns})")
+        missing = [k for k in primary_key if k not in columns]
+        if missing:
+            raise ValueError(f"write_slices: primary key columns {missing} are not in the data")
+
+        con.execute(f"create temp table {t_streets} (street_code varchar primary key, district_code varchar)")
+        con.executemany(f"insert into {t_streets} values (?, ?)",
+                        [(s.code, s.district_code) for s in units_master.streets()])
+        con.execute(f"create temp table {t_districts} (district_code varchar primary key)")
+        con.executemany(f"insert into {t_districts} values (?)", [(d.code,) for d in units_master.districts()])
+
+        def code_of(col: str) -> str:
+            return f"nullif(trim(cast(src.{_ident(col)} as varchar)), '')"
+
+        if scope_column == "street_code":
+            street = code_of("street_code")
+            district_hint = code_of("district_code") if "district_code" in columns else "null"
+            con.execute(
+                f"""create temp table {t_rows} as
+                    select src.*, st.street_code as _su_street_,
+                           coalesce(st.district_code, d1.district_code, d2.district_code) as _su_district_
+                    from {src_sql} as src
+                    left join {t_streets} st on st.street_code = {street}
+                    left join {t_districts} d1 on d1.district_code = {district_hint}
+                    left join {t_districts} d2 on d2.district_code = left({street}, 6)
+                    order by _su_district_, _su_street_"""
+            )
+        else:
+            con.execute(
+                f"""create temp table {t_rows} as
+                    select src.*, cast(null as varchar) as _su_street_, d.district_code as _su_district_
+                    from {src_sql} as src
+                    join {t_districts} d on d.district_code = {code_of("district_code")}
+                    order by _su_district_"""
+            )
+
+        order = ", ".join(_ident(k) for k in primary_key) if primary_key else "all"
+        slices: list[dict] = []
+        for unit in units_master.all_units():
+            if unit.level == units_master.DISTRICT or scope_column == "district_code":
+                where = f"_su_district_ = {_literal(unit.district_code)}"
+            else:
+                where = f"_su_street_ = {_literal(unit.code)}"
+            target = out_dir / f"{unit.code}.parquet"
+            row_count = con.execute(
+                f"copy (select * exclude (_su_street_, _su_district_) from {t_rows} where {where} order by {order})"
+                f" to {_literal(target.as_posix())} (format parquet, compression zstd)"
+            ).fetchone()[0]
+            slices.append({
+                "unit_code": unit.code,
+                "unit_level": unit.level,
+                "row_count": int(row_count),
+                "sha256": sha256_file(target),
+                "path": f"{out_dir.name}/{unit.code}.parquet",
+            })
+        return slices
+    finally:
+        for t in (t_rows, t_streets, t_districts):
+            try:
+                con.execute(f"drop table if exists {t}")
+            except duckdb.Error:
+                pass
+        if own:
+            con.close()
