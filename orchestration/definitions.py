@@ -10,7 +10,7 @@ from orchestration.jobs import nightly_job
 from orchestration.project import dbt_project
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
-from orchestration.sensors import new_drops_sensor
+from orchestration.sensors import data_docs_after_failure, data_docs_after_success, new_drops_sensor
 from sudata.datasets import load_datasets, model_relation
 
 datasets = load_datasets(dbt_project.manifest_path)
@@ -21,6 +21,6 @@ defs = dg.Definitions(
     asset_checks=build_quality_checks(datasets, quarantine_model),
     jobs=[nightly_job],
     schedules=[nightly_schedule],
-    sensors=[new_drops_sensor],
+    sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure],
     resources=build_resources(),
 )

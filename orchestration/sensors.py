@@ -30,3 +30,30 @@ def new_drops_sensor(context: dg.SensorEvaluationContext):
         # The run key names the unseen files, so a corrected redelivery triggers a new run, the same one never twice.
         runs.append(dg.RunRequest(partition_key=d, run_key=f"{d}:{fingerprint}"))
     return runs
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[nightly_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rebuilds the Great Expectations Data Docs once a nightly run has finished.",
+)
+def data_docs_after_success(context: dg.RunStatusSensorContext):
+    build_data_docs_site()
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.FAILURE,
+    monitored_jobs=[nightly_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rebuilds the Data Docs after a nightly run with failures too: blocked gates are what they show best.",
+)
+def data_docs_after_failure(context: dg.RunStatusSensorContext):
+    build_data_docs_site()
+
+
+def build_data_docs_site():
+    from sudata.quality import build_data_docs
+
+    paths = get_paths()
+    return build_data_docs(paths.data_docs / "validations", paths.data_docs / "data_docs")

@@ -81,8 +81,12 @@ def cmd_run(args) -> int:
             for step in outcome["errors"]:
                 print(f"  failed step: {step}")
             codes.append(EXIT_FAILED if outcome["errors"] else EXIT_BLOCKED if outcome["blocked"] else EXIT_OK)
+    from orchestration.sensors import build_data_docs_site
+
     paths = get_paths()
+    docs = build_data_docs_site()
     print(f"published store: {paths.published}")
+    print(f"quality Data Docs: {docs}")
     return EXIT_FAILED if EXIT_FAILED in codes else EXIT_BLOCKED if EXIT_BLOCKED in codes else EXIT_OK
 
 

@@ -15,7 +15,7 @@ from orchestration.resources import SudataResource
 from orchestration.run_records import dbt_results, gate_report_path, write_json
 from sudata.datasets import DatasetSpec
 from sudata.ingest import state
-from sudata.quality.gate import check_dataset
+from sudata.quality import check_dataset
 
 GATE = "quality_gate"
 
@@ -76,6 +76,8 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
                 upstream_fresh=upstream_freshness(paths, spec, drop_date),
                 quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
                 dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
+                primary_key=spec.primary_key or None,
+                validations_dir=paths.data_docs / "validations",
             )
         result = report.to_dict()
         write_json(gate_report_path(paths, run_id(context), spec.name), result)

@@ -1,0 +1,255 @@
+"""The quality gate: every check of one built mart, combined into one QualityReport.
+
+    report = check_dataset(con, "main.enterprise_registry", "enterprise_registry",
+                           previous_row_count=..., drop_date="2024-06-30",
+                           upstream_fresh={"market_regulation.enterprise_registrations": True},
+                           quarantined_rows=3, dbt_results=[...])
+    if not report.passed: ...   # do not publish; report.to_dict() is what the catalog shows
+
+Sources of checks:
+  great_expectations  the dataset's suite (expectations/<dataset>.json) on a frame of the referenced columns
+  sql                 exact aggregates on the whole table: row count, row-count change against the last
+                      published version, primary key not null and unique, referenced columns present,
+                      upstream freshness, quarantined rows
+  dbt                 the dbt test results of the model, passed in
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+from datetime import time as dtime
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from sudata.quality.frames import fetch_frame, fetch_value, quote_ident, quote_relation, relation_columns
+from sudata.quality.report import DIMENSIONS, CheckResult, QualityReport
+from sudata.quality.suites import Suite, load_suite
+
+DEFAULT_SAMPLE_ROWS = 1_000_000
+
+# dbt test name → dimension; generic tests are recognised by their name's prefix (dbt names a generic
+# test ``<test>_<model>_<column>...``) or by an explicit ``test`` / ``dimension`` key in the result.
+_DBT_DIMENSIONS: tuple[tuple[str, str], ...] = (
+    ("not_null", "completeness"),
+    ("unique", "consistency"),
+    ("relationships", "consistency"),
+    ("accepted_values", "conformity"),
+    ("valid_", "conformity"),
+    ("no_clear_pii", "conformity"),  # masking conformity of the published columns
+)
+
+
+def dbt_dimension(test_name: str) -> str:
+    """The quality dimension of a dbt test: not_null→completeness, unique/relationships→consistency,
+    accepted_values/valid_*/no_clear_pii→conformity, anything else accuracy."""
+    name = test_name.lower()
+    for prefix in ("dbt_utils_", "source_"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    for prefix, dimension in _DBT_DIMENSIONS:
+        if name.startswith(prefix):
+            return dimension
+    if "unique_combination" in name:
+        return "consistency"
+    return "accuracy"
+
+
+def dbt_checks(results: Iterable[Mapping]) -> list[CheckResult]:
+    """dbt test results ``{name, status, severity[, failures, message, test, dimension]}`` as checks.
+
+    Passed only when status is ``pass``; a failing test blocks when its severity is ``error`` (dbt's
+    default). ``warn`` status (a failed warn-severity test) never blocks.
+    """
+    checks = []
+    for r in results:
+        name = str(r["name"])
+        status = str(r.get("status") or "").lower()
+        severity = str(r.get("severity") or "error").lower()
+        dimension = r.get("dimension") or dbt_dimension(str(r.get("test") or name))
+        passed = status == "pass"
+        blocking = bool(r["blocking"]) if "blocking" in r else (severity == "error" and status != "warn")
+        observed = {"status": status or None, "failures": r.get("failures")}
+        detail = str(r.get("message") or "") or (f"dbt test {status}" if status else "no status reported")
+        checks.append(CheckResult(name, "dbt", dimension, passed, blocking, observed, detail))
+    return checks
+
+
+def _utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def sql_table_checks(con, relation: str, primary_key: Sequence[str], *, previous_row_count: int | None,
+                     max_row_change: float, columns: Mapping[str, str]) -> tuple[int, list[CheckResult]]:
+    """Row count, row-count change and primary-key checks, in one exact scan of the table."""
+    rel = quote_relation(relation)
+    pk = [c for c in primary_key if c in columns]
+    missing_pk = [c for c in primary_key if c not in columns]
+    selects = ["count(*)"]
+    if pk:
+        any_null = " or ".join(f"{quote_ident(c)} is null" for c in pk)
+        no_null = " and ".join(f"{quote_ident(c)} is not null" for c in pk)
+        key = quote_ident(pk[0]) if len(pk) == 1 else "(" + ", ".join(quote_ident(c) for c in pk) + ")"
+        selects += [
+            f"count(*) filter (where {any_null})",
+            f"count(*) filter (where {no_null}) - count(distinct {key}) filter (where {no_null})",
+        ]
+    row = fetch_value(con, f"select {', '.join(selects)} from {rel}")
+    row_count = int(row[0])
+    checks = [CheckResult(
+        "row_count_positive", "sql", "completeness", row_count > 0, True, {"row_count": row_count},
+        f"{row_count} rows" if row_count else "the table is empty",
+    )]
+
+    if previous_row_count is None:
+        checks.append(CheckResult("row_count_change", "sql", "completeness", True, True,
+                                  {"row_count": row_count, "previous_row_count": None, "change": None},
+                                  "first publication: no previous version to compare with"))
+    else:
+        change = (row_count - previous_row_count) / previous_row_count if previous_row_count else None
+        ok = change is None or abs(change) <= max_row_change
+        detail = (f"{previous_row_count} → {row_count} rows ({change:+.1%}, allowed ±{max_row_change:.0%})"
+                  if change is not None else f"previous version had 0 rows, now {row_count}")
+        checks.append(CheckResult("row_count_change", "sql", "completeness", ok, True,
+                                  {"row_count": row_count, "previous_row_count": previous_row_count,
+                                   "change": round(change, 6) if change is not None else None}, detail))
+
+    if primary_key:
+        label = ",".join(primary_key)
+        if missing_pk:
+            checks.append(CheckResult(f"primary_key_unique({label})", "sql", "consistency", False, True,
+                                      {"missing_columns": missing_pk}, f"primary key column(s) {missing_pk} missing"))
+        else:
+            nulls, dupes = int(row[1]), int(row[2])
+            checks.append(CheckResult(
+                f"primary_key_not_null({label})", "sql", "completeness", nulls == 0, True, {"null_keys": nulls},
+                "no null key" if nulls == 0 else f"{nulls} rows with a null key column"))
+            checks.append(CheckResult(
+                f"primary_key_unique({label})", "sql", "consistency", dupes == 0, True, {"duplicate_rows": dupes},
+                "every key is unique" if dupes == 0 else f"{dupes} rows repeat a key (count(*) - count(distinct key))"))
+    return row_count, checks
+
+
+def freshness_checks(upstream_fresh: Mapping[str, bool] | None) -> list[CheckResult]:
+    """One blocking timeliness check per upstream source: did tonight's drop land?"""
+    checks = []
+    for source, fresh in sorted((upstream_fresh or {}).items()):
+        checks.append(CheckResult(
+            f"upstream_fresh({source})", "sql", "timeliness", bool(fresh), True, {"fresh": bool(fresh)},
+            f"tonight's drop of {source} landed" if fresh else f"tonight's drop of {source} has not landed: data is stale",
+        ))
+    return checks
+
+
+def reference_now(drop_date: str | None) -> datetime:
+    """What "not in the future" means: Suzhou wall-clock time, or the end of the drop's own day when that
+    is later (a replayed or simulated drop dated ahead of the clock is judged on its own date)."""
+    from sudata.quality.ge_runner import local_now
+
+    now = local_now()
+    if drop_date:
+        end_of_drop = datetime.combine(date.fromisoformat(str(drop_date)[:10]), dtime(23, 59, 59))
+        now = max(now, end_of_drop)
+    return now
+
+
+def check_dataset(
+    con,
+    relation: str,
+    dataset: str,
+    *,
+    previous_row_count: int | None,
+    drop_date: str | None,
+    upstream_fresh: dict[str, bool] | None,
+    quarantined_rows: int = 0,
+    dbt_results: list[dict] | None = None,
+    max_row_change: float = 0.5,
+    suite: Suite | None = None,
+    suites_dir: Path | None = None,
+    primary_key: Sequence[str] | None = None,
+    sample_rows: int | None = DEFAULT_SAMPLE_ROWS,
+    validations_dir: Path | None = None,
+    now: datetime | None = None,
+) -> QualityReport:
+    """Run every check of ``dataset`` (built as ``relation`` in the DuckDB connection ``con``).
+
+    ``suite`` (default: ``expectations/<dataset>.json``, or ``suites_dir``) gives the GE expectations and,
+    in its ``meta.primary_key``, the key checked exactly in SQL (``primary_key`` overrides it).
+    Tables over ``sample_rows`` rows are validated by GE on a repeatable sample (None: never sample).
+    ``validations_dir`` persists the GE result for ``build_data_docs``. ``now`` fixes "not in the future"
+    (default: ``reference_now(drop_date)``).
+    """
+    started = time.perf_counter()
+    checked_at = _utcnow()
+    checks: list[CheckResult] = []
+
+    if suite is None:
+        try:
+            suite = load_suite(dataset, suites_dir)
+        except FileNotFoundError:
+            suite = None
+    pk = list(primary_key) if primary_key is not None else (suite.primary_key if suite else [])
+
+    columns = relation_columns(con, relation)
+    row_count, table_checks = sql_table_checks(con, relation, pk, previous_row_count=previous_row_count,
+                                               max_row_change=max_row_change, columns=columns)
+    checks += table_checks
+
+    ge_result = None
+    if suite is None:
+        checks.append(CheckResult("expectation_suite_present", "great_expectations", "conformity", False, True,
+                                  None, f"no expectation suite expectations/{dataset}.json"))
+    else:
+        wanted = suite.columns
+        missing = [c for c in wanted if c not in columns]
+        checks.append(CheckResult(
+            "suite_columns_present", "sql", "conformity", not missing, True,
+            {"missing_columns": missing}, "every column the suite names exists" if not missing
+            else f"column(s) {missing} named by the suite do not exist in {relation}"))
+        names = suite.check_names()
+        runnable = []
+        for e, name in zip(suite.expectations, names):
+            absent = [c for c in e.columns if c in missing]
+            if absent:
+                checks.append(CheckResult(name, "great_expectations", e.dimension, False, e.blocking, None,
+                                          f"not evaluated: column(s) {absent} missing"))
+            else:
+                runnable.append((e, name))
+        if runnable:
+            from sudata.quality.ge_runner import run_suite, save_validation_result
+
+            frame = fetch_frame(con, relation, [c for c in wanted if c in columns], types=columns,
+                                table_rows=row_count, sample_rows=sample_rows)
+            to_run = suite if len(runnable) == len(suite.expectations) else Suite(
+                name=suite.name, expectations=tuple(e for e, _ in runnable), meta=suite.meta, path=suite.path)
+            outcome = run_suite(to_run, frame.df, names=[n for _, n in runnable], now=now or reference_now(drop_date))
+            sample_note = (f" (validated on a repeatable sample of {frame.rows} of {frame.table_rows} rows)"
+                           if frame.sampled else "")
+            for o in outcome.outcomes:
+                checks.append(CheckResult(o.name, "great_expectations", o.dimension, o.success, o.blocking,
+                                          o.observed, o.detail + sample_note))
+            ge_result = outcome.result
+            ge_result.setdefault("meta", {})["sudata"] = {
+                "relation": relation, "sql": frame.sql, "sampled": frame.sampled,
+                "frame_rows": frame.rows, "table_rows": frame.table_rows, "drop_date": drop_date,
+            }
+            if validations_dir is not None:
+                save_validation_result(ge_result, validations_dir)
+
+    checks += freshness_checks(upstream_fresh)
+    checks.append(CheckResult(
+        "no_quarantined_rows", "sql", "completeness", quarantined_rows == 0, False,
+        {"quarantined_rows": quarantined_rows},
+        "no row of the inputs was quarantined" if quarantined_rows == 0
+        else f"{quarantined_rows} input rows were quarantined at ingestion and are missing from the dataset"))
+    checks += dbt_checks(dbt_results or [])
+
+    report = QualityReport(
+        dataset=dataset, checked_at=checked_at, drop_date=drop_date, row_count=row_count,
+        previous_row_count=previous_row_count, quarantined_rows=quarantined_rows, checks=checks,
+        ge_result=ge_result, elapsed_seconds=round(time.perf_counter() - started, 3),
+    )
+    return report
+
+
+__all__ = ["check_dataset", "dbt_checks", "dbt_dimension", "freshness_checks", "sql_table_checks", "DIMENSIONS"]
