@@ -80,7 +80,8 @@ def _utcnow() -> str:
 
 
 def sql_table_checks(con, relation: str, primary_key: Sequence[str], *, previous_row_count: int | None,
-                     max_row_change: float, columns: Mapping[str, str]) -> tuple[int, list[CheckResult]]:
+                     max_row_change: float, columns: Mapping[str, str],
+                     max_row_growth: float = 4.0) -> tuple[int, list[CheckResult]]:
     """Row count, row-count change and primary-key checks, in one exact scan of the table."""
     rel = quote_relation(relation)
     pk = [c for c in primary_key if c in columns]
@@ -106,9 +107,12 @@ def sql_table_checks(con, relation: str, primary_key: Sequence[str], *, previous
                                   {"row_count": row_count, "previous_row_count": None, "change": None},
                                   "first publication: no previous version to compare with"))
     else:
+        # Datasets that accumulate events grow night after night; losing rows is what signals a broken
+        # delivery. Shrinking beyond max_row_change blocks, and so does implausible growth.
         change = (row_count - previous_row_count) / previous_row_count if previous_row_count else None
-        ok = change is None or abs(change) <= max_row_change
-        detail = (f"{previous_row_count} → {row_count} rows ({change:+.1%}, allowed ±{max_row_change:.0%})"
+        ok = change is None or -max_row_change <= change <= max_row_growth
+        detail = (f"{previous_row_count} → {row_count} rows ({change:+.1%}, allowed "
+                  f"-{max_row_change:.0%} to +{max_row_growth:.0%})"
                   if change is not None else f"previous version had 0 rows, now {row_count}")
         checks.append(CheckResult("row_count_change", "sql", "completeness", ok, True,
                                   {"row_count": row_count, "previous_row_count": previous_row_count,
@@ -164,6 +168,7 @@ def check_dataset(
     quarantined_rows: int = 0,
     dbt_results: list[dict] | None = None,
     max_row_change: float = 0.5,
+    max_row_growth: float = 4.0,
     suite: Suite | None = None,
     suites_dir: Path | None = None,
     primary_key: Sequence[str] | None = None,
@@ -192,7 +197,8 @@ def check_dataset(
 
     columns = relation_columns(con, relation)
     row_count, table_checks = sql_table_checks(con, relation, pk, previous_row_count=previous_row_count,
-                                               max_row_change=max_row_change, columns=columns)
+                                               max_row_change=max_row_change, columns=columns,
+                                               max_row_growth=max_row_growth)
     checks += table_checks
 
     ge_result = None
