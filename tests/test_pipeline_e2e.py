@@ -149,3 +149,16 @@ def test_definitions_show_every_layer_checks_schedule_and_sensor():
                 seen.add(p)
                 stack.append(p)
     assert any(k.path[0] == "raw" for k in seen)
+
+
+def test_the_workspace_loads_as_the_ui_loads_it(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "SUDATA_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Validation successful for code location sudata" in proc.stdout + proc.stderr
