@@ -1,0 +1,12 @@
+{#
+    Every present value is a resident identity number with a valid birth date and check character
+    (GB 11643). The failing values are not returned: only how many there are.
+#}
+{% test valid_id_number(model, column_name) %}
+
+select 1 as invalid_id_number
+from {{ model }}
+where {{ column_name }} is not null
+    and not {{ sudata.is_valid_id_number(column_name) }}
+
+{% endtest %}

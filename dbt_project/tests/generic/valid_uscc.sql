@@ -1,0 +1,12 @@
+{#
+    Every present value is a unified social credit code with a correct check character (GB 32100):
+    see macros/identifiers.sql. Returns the offending rows' positions, never a value of another column.
+#}
+{% test valid_uscc(model, column_name) %}
+
+select {{ column_name }} as invalid_uscc
+from {{ model }}
+where {{ column_name }} is not null
+    and not {{ sudata.is_valid_uscc(column_name) }}
+
+{% endtest %}
