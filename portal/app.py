@@ -1,0 +1,102 @@
+"""The portal's ASGI application: ``create_app(paths)`` (uvicorn: ``portal.app:create_app --factory``).
+
+The portal reads only the published store (``catalog.sqlite`` opened read-only, version files
+streamed or queried in place) and writes only its own key store and access log.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from sudata.access import AccessStore
+from sudata.settings import Paths, get_paths
+from sudata.store import PublishedStore
+
+from . import ckan, dcat, files, web
+from .auth import Gate
+from .catalog import DATA_FORMATS, CatalogIndex, Dataset, Version
+from .datastore import Datastore
+
+HERE = Path(__file__).resolve().parent
+
+
+class Portal:
+    """Everything a request handler needs, on ``app.state.portal``."""
+
+    def __init__(self, paths: Paths):
+        self.paths = paths
+        self.store = PublishedStore(paths.published)
+        self.catalog = CatalogIndex(self.store)
+        self.access = AccessStore(paths.portal_db)
+        self.gate = Gate(self.access)
+        self.datastore = Datastore()
+
+    def file_path(self, d: Dataset, v: Version, fmt: str) -> Path | None:
+        """The file of one format of a version, if it is in the store."""
+        if fmt not in DATA_FORMATS:
+            return None
+        f = v.file(fmt)
+        if not f:
+            return None
+        path = (self.store.root / v.path / f["path"]).resolve()
+        root = self.store.root.resolve()
+        if root not in path.parents or not path.is_file():
+            return None
+        return path
+
+    def close(self) -> None:
+        self.catalog.close()
+        self.datastore.close()
+
+
+def _suonline_router():
+    try:
+        from portal.suonline.routes import router
+    except ModuleNotFoundError as exc:
+        if exc.name in ("portal.suonline", "portal.suonline.routes"):
+            return None
+        raise
+    return router
+
+
+def create_app(paths: Paths | None = None) -> FastAPI:
+    paths = paths or get_paths()
+    portal = Portal(paths)
+    portal.catalog.refresh()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        portal.close()
+
+    app = FastAPI(
+        title="苏州公共数据开放平台 · Su Data Foundation open catalog",
+        description=(
+            "CKAN-compatible Action API (`/api/3/action/<name>`), downloads of every published version, "
+            "DCAT-AP JSON-LD and DCAT-US catalogs, Frictionless data packages, and the web catalog."
+        ),
+        version="1.0",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    # open data: browser applications on other sites may call the API (keys travel in a header, never cookies)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
+                       allow_headers=["Authorization", "X-CKAN-API-Key", "Content-Type"],
+                       expose_headers=["ETag", "Last-Modified", "X-Dataset-Version"], max_age=86400)
+    app.state.portal = portal
+    app.state.paths = paths
+    app.include_router(ckan.router)
+    app.include_router(files.router)
+    app.include_router(dcat.router)
+    suonline = _suonline_router()
+    if suonline is not None:
+        app.include_router(suonline, prefix="/suonline")
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    return app

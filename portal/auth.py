@@ -1,0 +1,47 @@
+"""Keys for conditional datasets (有条件开放): who may read, and the access log of every read."""
+
+from __future__ import annotations
+
+from sudata.access import AccessStore, Grant
+
+from .catalog import Dataset
+from .errors import NotAuthorized
+
+
+def request_token(headers) -> str | None:
+    """The API key of a request: CKAN's ``Authorization`` header (a bare key; ``Bearer`` accepted)
+    or the older ``X-CKAN-API-Key``."""
+    for name in ("authorization", "x-ckan-api-key"):
+        value = (headers.get(name) or "").strip()
+        if value:
+            scheme, _, rest = value.partition(" ")
+            if rest and scheme.lower() in ("bearer", "token", "apikey"):
+                value = rest.strip()
+            return value or None
+    return None
+
+
+class Gate:
+    def __init__(self, access: AccessStore):
+        self.access = access
+
+    def admit(self, dataset: Dataset, token: str | None, action: str) -> Grant | None:
+        """The grant that opens ``dataset``; ``None`` for unconditional data. A refused attempt on a
+        conditional dataset is logged and raises CKAN's Authorization Error."""
+        if not dataset.conditional:
+            return None
+        grant = self.access.resolve(token) if token else None
+        if grant is not None and grant.scope_type == "dataset" and grant.scope == dataset.name:
+            return grant
+        self.access.log(grant, action, dataset.name, None, 403)
+        if token is None:
+            reason = "this dataset is open on condition (有条件开放): send a key scoped to it in the Authorization header"
+        elif grant is None:
+            reason = "the key is unknown, revoked or expired"
+        else:
+            reason = "the key is not scoped to this dataset"
+        raise NotAuthorized(f"Access denied: {dataset.name}: {reason}")
+
+    def record(self, grant: Grant | None, action: str, dataset: Dataset, rows: int | None, status: int = 200) -> None:
+        if dataset.conditional:
+            self.access.log(grant, action, dataset.name, rows, status)

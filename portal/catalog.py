@@ -1,0 +1,578 @@
+"""The portal's in-memory view of the published catalog.
+
+At startup the portal reads ``catalog.sqlite`` once (read-only, in one read transaction) and builds a
+:class:`Snapshot`: every visible dataset (closed ones are never loaded), its current version in full
+and a summary of every version, the organisations and tags, and the search structures:
+
+* a full-text inverted index: token → (dataset positions, weights) as NumPy arrays, Chinese indexed
+  as character bigrams and unigrams (see :mod:`portal.text`);
+* per filter/facet field, the dataset positions of each value and a (position, value code) list, so
+  that a filter is a boolean mask and a facet count is one ``bincount``;
+* sort keys as arrays (rank of id, name and title; modification and creation times).
+
+A request asks :class:`CatalogIndex` for the current snapshot. That is a stat of the index file and
+``pragma data_version`` on a long-lived read-only connection (microseconds); only when the pipeline
+has committed something since is a new snapshot built, by the one request that noticed, while
+concurrent requests keep using the previous snapshot. Snapshots are immutable once built.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import sqlite3
+import threading
+import uuid
+from collections import Counter, defaultdict
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from sudata.store import PublishedStore
+
+from .jsonutil import loads as _json_loads
+from .text import index_tokens
+
+VISIBLE_OPEN_TYPES = ("unconditional", "conditional")
+OPEN_TYPE_LABELS = {"unconditional": "无条件开放", "conditional": "有条件开放", "closed": "不予开放"}
+GRADE_LABELS = {"general": "一般", "important": "重要", "core": "核心"}
+DIMENSIONS = ("conformity", "completeness", "accuracy", "consistency", "timeliness")
+DIMENSION_LABELS = {
+    "conformity": "规范性", "completeness": "完整性", "accuracy": "准确性",
+    "consistency": "一致性", "timeliness": "时效性", "accessibility": "可访问性",
+}
+# format key in versions.files → (CKAN format name, media type, download extension)
+DATA_FORMATS = {
+    "csv": ("CSV", "text/csv", "csv"),
+    "parquet": ("Parquet", "application/vnd.apache.parquet", "parquet"),
+    "json": ("JSON", "application/json", "json"),
+}
+FACET_FIELDS = (
+    "organization", "owner_org", "tags", "res_format", "open_type", "domain",
+    "update_frequency", "security_grade", "name", "id",
+)
+_NS = uuid.UUID("6f1b3c8e-5d0a-4e58-9a57-2f6a3c1d9b40")
+
+def stable_id(*parts: str) -> str:
+    return str(uuid.uuid5(_NS, "/".join(parts)))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def ckan_time(value: str | None) -> str | None:
+    """CKAN's timestamp form: naive UTC with microseconds."""
+    dt = parse_time(value)
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") if dt else None
+
+
+class Version:
+    """One published version. ``files`` and ``dimensions`` are decoded on first use: the catalog
+    holds every version of every dataset, and most are never downloaded."""
+
+    __slots__ = ("version", "published_at", "row_count", "path", "run_id", "drop_date", "passed", "score",
+                 "_files", "_dimensions")
+
+    def __init__(self, version, published_at, row_count, path, files, run_id, drop_date, passed, score, dimensions):
+        self.version = version
+        self.published_at = published_at
+        self.row_count = row_count
+        self.path = path
+        self.run_id = run_id
+        self.drop_date = drop_date
+        self.passed = passed
+        self.score = score
+        self._files = files
+        self._dimensions = dimensions
+
+    @property
+    def files(self) -> dict:
+        if not isinstance(self._files, dict):
+            self._files = _loads(self._files, {}) or {}
+        return self._files
+
+    @property
+    def dimensions(self) -> dict:
+        if not isinstance(self._dimensions, dict):
+            raw = _loads(self._dimensions, {}) or {}
+            self._dimensions = {k: v for k, v in raw.items() if isinstance(v, dict)}
+        return self._dimensions
+
+    def file(self, fmt: str) -> dict | None:
+        f = self.files.get(fmt)
+        return f if isinstance(f, dict) and f.get("path") else None
+
+
+@dataclass(eq=False)
+class Dataset:
+    pos: int
+    id: str
+    name: str
+    title: str
+    title_en: str
+    description: str
+    department: str
+    department_name: str
+    domain: str
+    open_type: str
+    security_grade: str
+    update_frequency: str
+    scope_column: str | None
+    tags: list[str]
+    columns: list[dict]
+    meta: dict
+    created_at: str
+    updated_at: str
+    current_version: int
+    current: Version
+    quality_raw: object                    # the current version's quality report / Table Schema,
+    schema_raw: object                     # decoded on first use (see the properties below)
+    versions: list[Version]
+    formats: list[str]                     # keys of DATA_FORMATS present in the current version
+    resource_ids: dict[str, str]           # format key → resource id
+    org_id: str
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def conditional(self) -> bool:
+        return self.open_type == "conditional"
+
+    @property
+    def quality(self) -> dict:
+        if not isinstance(self.quality_raw, dict):
+            self.quality_raw = _loads(self.quality_raw, {}) or {}
+        return self.quality_raw
+
+    @property
+    def schema(self) -> dict:
+        if not isinstance(self.schema_raw, dict):
+            self.schema_raw = _loads(self.schema_raw, {}) or {}
+        return self.schema_raw
+
+    def version(self, n: int) -> Version | None:
+        for v in self.versions:
+            if v.version == n:
+                return v
+        return None
+
+
+@dataclass
+class Organization:
+    id: str
+    name: str
+    title: str
+    package_count: int
+    created: str
+
+
+@dataclass
+class FieldIndex:
+    values: list[str]                       # value code → display value
+    postings: dict[str, np.ndarray]         # normalised value → sorted dataset positions
+    doc_pos: np.ndarray                     # one entry per (dataset, value) pair
+    codes: np.ndarray
+
+
+@dataclass
+class Snapshot:
+    datasets: list[Dataset]
+    by_key: dict[str, Dataset]              # name and id
+    resources: dict[str, tuple[Dataset, str]]
+    organizations: list[Organization]
+    org_by_key: dict[str, Organization]
+    tags: list[tuple[str, int]]
+    text: dict[str, tuple[np.ndarray, np.ndarray]]
+    fields: dict[str, FieldIndex]
+    sort_keys: dict[str, np.ndarray]
+    loaded_at: str
+    generation: int = 0
+    root: Path | None = None
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.datasets)
+
+    def get(self, key: str | None) -> Dataset | None:
+        return self.by_key.get(key) if key else None
+
+    def license(self, d: Dataset) -> dict:
+        """The dataset's licence: the model's meta if it names one, else the first licence of the
+        current version's ``datapackage.json`` (read once, on first use)."""
+        lic = d.cache.get("license")
+        if lic is not None:
+            return lic
+        catalog = d.meta.get("catalog") if isinstance(d.meta.get("catalog"), dict) else {}
+        named = catalog.get("license_id") or d.meta.get("license_id")
+        lic = {"id": "notspecified", "title": "License not specified", "url": ""}
+        if named:
+            lic = {"id": str(named), "title": str(catalog.get("license_title") or named),
+                   "url": str(catalog.get("license_url") or "")}
+        elif self.root is not None:
+            f = d.current.file("datapackage")
+            path = Path(self.root) / d.current.path / (f["path"] if f else "datapackage.json")
+            try:
+                licenses = _loads(path.read_bytes(), {}).get("licenses") or []
+            except (OSError, AttributeError):
+                licenses = []
+            first = licenses[0] if licenses and isinstance(licenses[0], dict) else None
+            if first and first.get("name"):
+                lic = {"id": str(first["name"]), "title": str(first.get("title") or first["name"]),
+                       "url": str(first.get("path") or "")}
+        d.cache["license"] = lic
+        return lic
+
+
+# -- building a snapshot --------------------------------------------------------------------------
+def _loads(value, default):
+    if value is None:
+        return default
+    if isinstance(value, (dict, list)):
+        return value
+    try:
+        return _json_loads(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _version_from_row(r) -> Version:
+    passed = r["passed"]
+    return Version(
+        version=int(r["version"]), published_at=r["published_at"], row_count=int(r["row_count"] or 0),
+        path=r["path"], files=r["files"], run_id=r["run_id"], drop_date=r["drop_date"],
+        passed=None if passed is None else bool(passed), score=_float(r["score"]), dimensions=r["dimensions"],
+    )
+
+
+def load_snapshot(store: PublishedStore, generation: int = 0) -> Snapshot:
+    if not store.exists():
+        return build_snapshot([], {}, generation, store.root)
+    with closing(store.connect(readonly=True)) as con:
+        con.execute("begin")  # one consistent read of the index
+        rows = con.execute(
+            "select d.*, v.schema as v_schema, v.quality as v_quality from datasets d"
+            " join versions v on v.dataset = d.name and v.version = d.current_version"
+            " where d.open_type in ('unconditional', 'conditional') order by d.name"
+        ).fetchall()
+        versions: dict[str, list[Version]] = defaultdict(list)
+        for r in con.execute(
+            "select v.dataset, v.version, v.published_at, v.row_count, v.path, v.files, v.run_id, v.drop_date,"
+            " json_extract(v.quality, '$.passed') as passed, json_extract(v.quality, '$.score') as score,"
+            " json_extract(v.quality, '$.dimensions') as dimensions"
+            " from versions v join datasets d on d.name = v.dataset"
+            " where d.open_type in ('unconditional', 'conditional') order by v.dataset, v.version"
+        ):
+            versions[r["dataset"]].append(_version_from_row(r))
+        con.execute("commit")
+    return build_snapshot(rows, versions, generation, store.root)
+
+
+def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0,
+                   root: Path | None = None) -> Snapshot:
+    datasets: list[Dataset] = []
+    org_ids: dict[str, str] = {}
+    memo: dict = {}
+
+    def shared(raw, default):
+        """Decode JSON text once per distinct text; the decoded objects are read-only and shared."""
+        if not isinstance(raw, str):
+            return _loads(raw, default) or default
+        obj = memo.get(raw)
+        if obj is None:
+            obj = memo[raw] = _loads(raw, default) or default
+        return obj
+
+    def shared_list(raw, decode):
+        key = ("list", raw)
+        obj = memo.get(key)
+        if obj is None:
+            obj = memo[key] = decode(raw)
+        return obj
+
+    for r in rows:
+        vs = versions.get(r["name"]) or []
+        current = next((v for v in vs if v.version == r["current_version"]), None)
+        if current is None:
+            continue
+        meta = shared(r["meta"], {})
+        formats = [k for k in DATA_FORMATS if current.file(k)]
+        name = r["name"]
+        department = r["department"] or "unknown"
+        if department not in org_ids:
+            org_ids[department] = stable_id("organization", department)
+        datasets.append(Dataset(
+            pos=len(datasets), id=stable_id("dataset", name), name=name, title=r["title"] or name,
+            title_en=r["title_en"] or "", description=r["description"] or "",
+            department=department, department_name=r["department_name"] or r["department"] or "",
+            domain=r["domain"] or "", open_type=r["open_type"], security_grade=r["security_grade"] or "",
+            update_frequency=r["update_frequency"] or "", scope_column=r["scope_column"],
+            tags=shared_list(r["tags"], lambda raw: [str(t) for t in (_loads(raw, []) or []) if str(t).strip()]),
+            columns=shared_list(r["columns"], lambda raw: [
+                c for c in (_loads(raw, []) or []) if isinstance(c, dict) and c.get("name")]),
+            meta=meta, created_at=r["created_at"], updated_at=r["updated_at"],
+            current_version=int(r["current_version"]), current=current,
+            quality_raw=r["v_quality"], schema_raw=r["v_schema"],
+            versions=vs, formats=formats, resource_ids={k: stable_id("resource", name, k) for k in formats},
+            org_id=org_ids[department],
+        ))
+    return _index(datasets, generation, root)
+
+
+def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -> Snapshot:
+    n = len(datasets)
+    by_key: dict[str, Dataset] = {}
+    resources: dict[str, tuple[Dataset, str]] = {}
+    for d in datasets:
+        by_key[d.name] = d
+        by_key[d.id] = d
+        for fmt, rid in d.resource_ids.items():
+            resources[rid] = (d, fmt)
+
+    # organisations (only those with a visible dataset) and tags
+    orgs: dict[str, Organization] = {}
+    tag_counts: Counter = Counter()
+    for d in datasets:
+        o = orgs.get(d.department)
+        if o is None:
+            o = orgs[d.department] = Organization(
+                id=d.org_id, name=d.department, title=d.department_name or d.department,
+                package_count=0, created=d.created_at)
+        o.package_count += 1
+        o.created = min(o.created, d.created_at)
+        tag_counts.update(set(d.tags))
+    organizations = sorted(orgs.values(), key=lambda o: o.name)
+    org_by_key = {k: o for o in organizations for k in (o.id, o.name)}
+
+    # full-text postings (tokenisation memoised: column names, departments and domains repeat a lot)
+    memo: dict[str, Counter] = {}
+
+    def tokens(text: str) -> Counter:
+        c = memo.get(text)
+        if c is None:
+            c = memo[text] = index_tokens(text)
+        return c
+
+    post_pos: dict[str, list[int]] = defaultdict(list)
+    post_w: dict[str, list[float]] = defaultdict(list)
+    log = math.log
+    for d in datasets:
+        acc: dict[str, float] = {}
+        fields_text = (
+            (d.title, 6.0), (d.title_en, 4.0), (d.name, 4.0), (" ".join(d.tags), 3.0), (d.department_name, 2.0),
+            (d.domain, 2.0), (" ".join(c["name"] for c in d.columns), 2.0),
+            (" ".join(str(c.get("title") or "") for c in d.columns), 2.0), (d.description, 1.0),
+            (" ".join(str(c.get("description") or "") for c in d.columns), 0.5),
+        )
+        for text, weight in fields_text:
+            if not text:
+                continue
+            for tok, cnt in tokens(text).items():
+                acc[tok] = acc.get(tok, 0.0) + weight * (1.0 + log(cnt))
+        pos = d.pos
+        for tok, w in acc.items():
+            post_pos[tok].append(pos)
+            post_w[tok].append(w)
+    memo.clear()
+    text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for tok, plist in post_pos.items():
+        idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
+        w = np.asarray(post_w[tok], dtype=np.float64)
+        text[tok] = (np.asarray(plist, dtype=np.int32), idf * w / (w + 2.0))
+    del post_pos, post_w
+
+    # filter / facet fields
+    extractors = {
+        "organization": lambda d: (d.department,), "owner_org": lambda d: (d.org_id,), "tags": lambda d: d.tags,
+        "res_format": lambda d: [DATA_FORMATS[f][0] for f in d.formats], "open_type": lambda d: (d.open_type,),
+        "domain": lambda d: (d.domain,) if d.domain else (),
+        "update_frequency": lambda d: (d.update_frequency,) if d.update_frequency else (),
+        "security_grade": lambda d: (d.security_grade,) if d.security_grade else (),
+        "name": lambda d: (d.name,), "id": lambda d: (d.id,),
+    }
+
+    fields: dict[str, FieldIndex] = {}
+    for fname in FACET_FIELDS:
+        code_of: dict[str, int] = {}
+        values: list[str] = []
+        doc_pos: list[int] = []
+        codes: list[int] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        values_of = extractors[fname]
+        for d in datasets:
+            vals = values_of(d)
+            for v in (dict.fromkeys(vals) if len(vals) > 1 else vals):
+                c = code_of.get(v)
+                if c is None:
+                    c = code_of[v] = len(values)
+                    values.append(v)
+                doc_pos.append(d.pos)
+                codes.append(c)
+                plist = postings[v.casefold()]
+                if not plist or plist[-1] != d.pos:
+                    plist.append(d.pos)
+        fields[fname] = FieldIndex(
+            values=values, postings={k: np.asarray(v, dtype=np.int32) for k, v in postings.items()},
+            doc_pos=np.asarray(doc_pos, dtype=np.int32), codes=np.asarray(codes, dtype=np.int32))
+
+    def rank(key) -> np.ndarray:
+        order = sorted(range(n), key=lambda i: key(datasets[i]))
+        r = np.empty(n, dtype=np.int64)
+        r[order] = np.arange(n)
+        return r
+
+    def ts(value: str) -> float:
+        dt = parse_time(value)
+        return dt.timestamp() if dt else 0.0
+
+    sort_keys = {
+        "metadata_modified": np.asarray([ts(d.updated_at) for d in datasets], dtype=np.float64),
+        "metadata_created": np.asarray([ts(d.created_at) for d in datasets], dtype=np.float64),
+        "id": rank(lambda d: d.id),
+        "name": rank(lambda d: d.name),
+        "title_string": rank(lambda d: (d.title, d.name)),
+    }
+    return Snapshot(
+        datasets=datasets, by_key=by_key, resources=resources, organizations=organizations,
+        org_by_key=org_by_key, tags=sorted(tag_counts.items()), text=text, fields=fields,
+        sort_keys=sort_keys, loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        generation=generation, root=root,
+    )
+
+
+# -- keeping it current ---------------------------------------------------------------------------
+class CatalogIndex:
+    """Hands out the current snapshot; rebuilds it when the pipeline has committed to the index."""
+
+    def __init__(self, store: PublishedStore):
+        self.store = store
+        self._snapshot = build_snapshot([], {})
+        self._watch: sqlite3.Connection | None = None
+        self._watch_ino: int | None = None
+        self._seen: tuple | None = None      # (inode, data_version) the snapshot was built from
+        self._watch_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._generation = 0
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The last built snapshot, without checking for changes."""
+        return self._snapshot
+
+    def _state(self) -> tuple | None:
+        try:
+            st = os.stat(self.store.index_path)
+        except FileNotFoundError:
+            return None
+        with self._watch_lock:
+            if self._watch is None or self._watch_ino != st.st_ino:
+                if self._watch is not None:
+                    self._watch.close()
+                try:
+                    self._watch = self._open_watch()
+                except sqlite3.Error:
+                    self._watch = None
+                    return (st.st_ino, None, *self._mtimes(st))
+                self._watch_ino = st.st_ino
+            try:
+                dv = self._watch.execute("pragma data_version").fetchone()[0]
+            except sqlite3.Error:
+                self._watch.close()
+                self._watch = None
+                return (st.st_ino, None, *self._mtimes(st))
+        return (st.st_ino, dv)
+
+    def _open_watch(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.store.index_path}?mode=ro", uri=True, check_same_thread=False)
+
+    def _mtimes(self, st) -> tuple:
+        """Fallback change signal when the index cannot be watched through SQLite."""
+        try:
+            wst = os.stat(f"{self.store.index_path}-wal")
+            # a reader opening the index creates an empty log: only a log with frames is a change
+            wal = (wst.st_size, wst.st_mtime_ns) if wst.st_size else None
+        except FileNotFoundError:
+            wal = None
+        return (st.st_mtime_ns, wal)
+
+    def stale(self) -> bool:
+        return self._generation == 0 or self._state() != self._seen
+
+    def refresh(self, force: bool = False) -> Snapshot:
+        with self._refresh_lock:
+            state = self._state()
+            if not force and self._generation and state == self._seen:
+                return self._snapshot
+            self._generation += 1
+            snapshot = load_snapshot(self.store, self._generation)
+            self._snapshot = snapshot
+            self._seen = state
+            # The snapshot is millions of long-lived objects without reference cycles: keep them out of
+            # the cyclic collector's full passes, which would otherwise stall requests for 100+ ms.
+            gc.collect()
+            gc.freeze()
+            _release_free_memory()
+            return snapshot
+
+    def current(self) -> Snapshot:
+        """The current snapshot, rebuilt first if the index changed (blocking; for worker threads).
+        While another thread is rebuilding, the previous snapshot is returned."""
+        if self.stale():
+            if self._refresh_lock.locked() and self._generation:
+                return self._snapshot
+            return self.refresh()
+        return self._snapshot
+
+    async def acurrent(self) -> Snapshot:
+        """The current snapshot for async handlers: a rebuild runs in a worker thread, and while one
+        is running other requests are answered from the previous snapshot."""
+        if not self.stale():
+            return self._snapshot
+        if self._refresh_lock.locked() and self._generation:
+            return self._snapshot
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(self.refresh)
+
+    def close(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+
+
+def _release_free_memory() -> None:
+    """Hand the memory freed by a rebuild's temporary structures back to the OS (glibc only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def dataset_path(store_root: Path, version: Version, fmt: str) -> Path | None:
+    f = version.file(fmt)
+    if not f:
+        return None
+    return Path(store_root) / version.path / f["path"]

@@ -1,0 +1,496 @@
+"""``datastore_search`` over a published version's Parquet file, with DuckDB.
+
+Every column name that reaches SQL is one of the file's own columns (or ``_id``, the 1-based row
+number CKAN's datastore exposes), checked against the file's schema and quoted; every value is a
+bound parameter. Deep pages use keyset paging: each page returns an opaque ``next_cursor`` (the sort
+values of its last row), and the next page starts strictly after it, instead of counting past
+``offset`` rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import duckdb
+
+from .errors import ValidationError
+from .jsonutil import Fragment
+
+MAX_LIMIT = 32000
+DEFAULT_LIMIT = 100
+RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
+
+
+def ckan_type(duck_type: str) -> str:
+    t = duck_type.upper()
+    if t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"):
+        return "int"
+    if t.startswith(("DECIMAL", "NUMERIC")) or t in ("DOUBLE", "FLOAT", "REAL"):
+        return "numeric"
+    if t == "VARCHAR":
+        return "text"
+    if t == "BOOLEAN":
+        return "bool"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    if t in ("DATE", "TIME", "INTERVAL", "UUID", "BLOB"):
+        return t.lower()
+    return t.lower()
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+
+
+class Datastore:
+    """One in-process DuckDB; a cursor per worker thread; the schema of each (immutable) file cached."""
+
+    def __init__(self, max_schemas: int = 4096):
+        self._con = duckdb.connect(":memory:")
+        self._local = threading.local()
+        self._schemas: OrderedDict[str, list[Column]] = OrderedDict()
+        self._schemas_lock = threading.Lock()
+        self._max_schemas = max_schemas
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def columns(self, path: str) -> list[Column]:
+        with self._schemas_lock:
+            cols = self._schemas.get(path)
+            if cols is not None:
+                self._schemas.move_to_end(path)
+                return cols
+        rows = self.cursor().execute("describe select * from read_parquet(?)", [path]).fetchall()
+        cols = [Column(r[0], r[1]) for r in rows]
+        with self._schemas_lock:
+            self._schemas[path] = cols
+            while len(self._schemas) > self._max_schemas:
+                self._schemas.popitem(last=False)
+        return cols
+
+    def close(self) -> None:
+        self._con.close()
+
+
+# -- parameters ----------------------------------------------------------------------------------
+def _as_list(value, name: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        s = value.strip()
+        if s.startswith("["):
+            try:
+                value = json.loads(s)
+            except ValueError:
+                raise ValidationError(f"{name}: invalid JSON list", {name: ["Invalid JSON list"]}) from None
+        else:
+            return [p.strip() for p in s.split(",") if p.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{name}: a list of column names is required", {name: ["Must be a list of names"]})
+    return [v.strip() for v in value if v.strip()]
+
+
+def _as_dict(value, name: str) -> dict:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationError(f"{name}: invalid JSON object", {name: ["Invalid JSON object"]}) from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name}: a JSON object is required", {name: ["Must be a JSON object"]})
+    return value
+
+
+def _check(name: str, allowed: dict[str, Column], param: str) -> str:
+    if not isinstance(name, str) or name not in allowed:
+        raise ValidationError(f"{param}: field {name!r} not in the table", {param: [f"field {name!r} not in table"]})
+    return name
+
+
+def _parse_sort(value, allowed: dict[str, Column]) -> list[tuple[str, bool]]:
+    items: list[str]
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+    elif isinstance(value, str):
+        items = value.split(",")
+    else:
+        raise ValidationError("sort: invalid", {"sort": ["Invalid sort"]})
+    keys: list[tuple[str, bool]] = []
+    for item in items:
+        item = item.strip()
+        if not item:
+            continue
+        direction = "asc"
+        lowered = item.lower()
+        for suffix in (" asc", " desc"):
+            if lowered.endswith(suffix):
+                direction = suffix.strip()
+                item = item[: -len(suffix)].strip()
+                break
+        if len(item) >= 2 and item[0] == item[-1] == '"':
+            item = item[1:-1].replace('""', '"')
+        keys.append((_check(item, allowed, "sort"), direction == "desc"))
+    return keys
+
+
+def _scalar(v, field: str):
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    raise ValidationError(f"filters: invalid value for {field!r}", {"filters": [f"invalid value for {field!r}"]})
+
+
+# -- cursors for keyset paging -----------------------------------------------------------------
+def _enc(v):
+    if isinstance(v, datetime):
+        return {"dt": v.isoformat()}
+    if isinstance(v, date):
+        return {"d": v.isoformat()}
+    if isinstance(v, time):
+        return {"t": v.isoformat()}
+    if isinstance(v, Decimal):
+        return {"n": str(v)}
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return {"s": str(v)}
+
+
+def _dec(v):
+    if isinstance(v, dict) and len(v) == 1:
+        (k, x), = v.items()
+        return {"dt": datetime.fromisoformat, "d": date.fromisoformat, "t": time.fromisoformat,
+                "n": Decimal, "s": str}[k](x)
+    return v
+
+
+def _encode_cursor(spec: str, values: list) -> str:
+    raw = json.dumps({"q": spec, "v": [_enc(v) for v in values]}, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(token: str, spec: str, n: int) -> list:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        obj = json.loads(raw)
+        values = [_dec(v) for v in obj["v"]]
+        ok = obj["q"] == spec and len(values) == n
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise ValidationError("cursor: not a cursor of this query", {"cursor": ["Invalid cursor for this query"]})
+    return values
+
+
+def fields_out(select_cols, allowed, columns_info) -> list[dict]:
+    result_fields = []
+    for c in select_cols:
+        col = allowed[c]
+        fd = {"id": c, "type": ckan_type(col.type)}
+        info = columns_info.get(c)
+        if info:
+            fd["info"] = {"label": info.get("title") or "", "notes": info.get("description") or "",
+                          "grade": info.get("grade") or "", "type_override": ""}
+        result_fields.append(fd)
+    return result_fields
+
+
+# -- the search ------------------------------------------------------------------------------------
+def search(
+    store: Datastore,
+    parquet_path: str,
+    row_count: int,
+    resource_id: str,
+    params: dict,
+    columns_info: dict[str, dict],
+    int_param,
+    bool_param,
+    api_path: str = "/api/3/action/datastore_search",
+) -> tuple[dict, int]:
+    """Run one ``datastore_search``; returns the CKAN result and the number of records in it."""
+    cols = store.columns(parquet_path)
+    allowed: dict[str, Column] = {"_id": Column("_id", "BIGINT")}
+    allowed.update({c.name: c for c in cols if c.name != "_id"})
+    data_cols = [c for c in cols if c.name != "_id"]
+
+    fields = _as_list(params.get("fields"), "fields")
+    for f in fields:
+        _check(f, allowed, "fields")
+    out_cols = fields or ["_id"] + [c.name for c in data_cols]
+
+    filters = _as_dict(params.get("filters"), "filters")
+    where: list[str] = []
+    args: list = []
+    for name, value in filters.items():
+        _check(name, allowed, "filters")
+        if isinstance(value, list):
+            if not value or len(value) > 1000:
+                raise ValidationError("filters: a list of 1 to 1000 values is required",
+                                      {"filters": [f"invalid list for {name!r}"]})
+            vals = [_scalar(v, name) for v in value]
+            where.append(f"{quote(name)} in ({', '.join('?' for _ in vals)})")
+            args.extend(vals)
+        elif value is None:
+            where.append(f"{quote(name)} is null")
+        else:
+            where.append(f"{quote(name)} = ?")
+            args.append(_scalar(value, name))
+
+    q = params.get("q")
+    if isinstance(q, str) and q.strip().startswith("{"):
+        q = _as_dict(q, "q")
+    if isinstance(q, dict):
+        for name, text in q.items():
+            _check(name, allowed, "q")
+            if not isinstance(text, (str, int, float)):
+                raise ValidationError("q: invalid value", {"q": ["Invalid value"]})
+            where.append(f"contains(lower(cast({quote(name)} as varchar)), ?)")
+            args.append(str(text).lower())
+    elif q not in (None, ""):
+        if not isinstance(q, (str, int, float)):
+            raise ValidationError("q: invalid value", {"q": ["Invalid value"]})
+        terms = str(q).lower().split()
+        for term in terms:
+            ors = [f"contains(lower(cast({quote(c.name)} as varchar)), ?)" for c in data_cols]
+            where.append("(" + " or ".join(ors) + ")")
+            args.extend([term] * len(data_cols))
+
+    sort_keys = _parse_sort(params.get("sort"), allowed)
+    if not any(name == "_id" for name, _ in sort_keys):
+        sort_keys.append(("_id", False))
+    limit = int_param("limit", DEFAULT_LIMIT, 0, None)
+    limit = min(limit, MAX_LIMIT)
+    offset = int_param("offset", 0, 0, None)
+    include_total = bool_param("include_total", True)
+    distinct = bool_param("distinct", False)
+    records_format = params.get("records_format") or "objects"
+    if records_format not in RECORDS_FORMATS:
+        raise ValidationError("records_format: one of objects, lists, csv, tsv",
+                              {"records_format": ["Must be one of objects, lists, csv, tsv"]})
+
+    spec = hashlib.sha256(json.dumps(
+        [resource_id, sorted(filters.items(), key=lambda kv: kv[0]) if filters else [], params.get("q") or "",
+         sort_keys, fields, distinct], default=str, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+    source = "(select file_row_number + 1 as _id, * exclude (file_row_number) from read_parquet(?, file_row_number = true))"
+    if "_id" in {c.name for c in cols}:
+        source = "(select file_row_number + 1 as _id, * exclude (file_row_number, _id) from read_parquet(?, file_row_number = true))"
+    base_where = list(where)
+    base_args = list(args)
+
+    cursor_token = params.get("cursor")
+    page_where = list(where)
+    page_args = list(args)
+    if cursor_token and not distinct:
+        if not isinstance(cursor_token, str):
+            raise ValidationError("cursor: invalid", {"cursor": ["Invalid cursor"]})
+        values = _decode_cursor(cursor_token, spec, len(sort_keys))
+        clauses = []
+        for k, (name, desc) in enumerate(sort_keys):
+            v = values[k]
+            if v is None:
+                continue  # nothing sorts after NULL within this key (NULLS LAST)
+            parts = [f"{quote(sort_keys[j][0])} is not distinct from ?" for j in range(k)]
+            parts.append(f"({quote(name)} {'<' if desc else '>'} ? or {quote(name)} is null)")
+            clauses.append("(" + " and ".join(parts) + ")")
+            page_args.extend(values[:k])
+            page_args.append(v)
+        page_where.append("(" + " or ".join(clauses) + ")" if clauses else "false")
+        offset = 0
+    scan_offset = offset
+    if not where and not distinct and sort_keys == [("_id", False)] and limit:
+        # the whole table in file order: a page is a range of row numbers, which the Parquet reader
+        # can go to directly instead of counting past ``offset`` rows
+        start = offset
+        if cursor_token:
+            start = page_args.pop() if page_args else 0
+            page_where = []
+        page_where = [*page_where, '"_id" > ?', '"_id" <= ?']
+        page_args = [*page_args, start, start + limit + 1]
+        scan_offset = 0
+
+    select_cols = out_cols
+    projection = ", ".join(quote(c) for c in select_cols)
+    order_sql = ", ".join(f"{quote(n)} {'desc' if d else 'asc'} nulls last" for n, d in sort_keys)
+    # the sort columns are fetched too (after the requested ones) to build the next cursor
+    extra = [n for n, _ in sort_keys if n not in select_cols] if not distinct else []
+    fetch_sql = projection + "".join(f", {quote(n)}" for n in extra)
+    if distinct:
+        order_sql = ", ".join(f"{quote(n)} {'desc' if d else 'asc'} nulls last"
+                              for n, d in sort_keys if n in select_cols) or "1"
+        sql = f"select distinct {projection} from {source} t"
+    else:
+        sql = f"select {fetch_sql} from {source} t"
+    if page_where:
+        sql += " where " + " and ".join(page_where)
+    if distinct or sort_keys != [("_id", False)]:
+        sql += f" order by {order_sql}"
+    # else: file order is _id order; DuckDB keeps a scan's order when no ORDER BY is given
+    # (preserve_insertion_order, on by default), which spares sorting the whole table for each page
+    sql += " limit ? offset ?"
+
+    result_fields = fields_out(select_cols, allowed, columns_info)
+    cur = store.cursor()
+    # objects and lists are serialised by DuckDB itself (to_json), which is faster than building
+    # Python objects and runs without the interpreter lock; csv/tsv and distinct go through Python
+    json_path = records_format in ("objects", "lists") and not distinct
+    try:
+        if json_path:
+            records, n_rows, last_keys = _json_page(
+                cur, source, select_cols, allowed, sort_keys, page_where, [parquet_path, *page_args], limit,
+                scan_offset, records_format, order_sql if sort_keys != [("_id", False)] else None)
+            rows = []
+        else:
+            rows = cur.execute(sql, [parquet_path, *page_args, limit + 1, scan_offset]).fetchall() if limit else []
+        total = None
+        if include_total:
+            if not base_where and not distinct:
+                total = row_count
+            elif distinct:
+                total = cur.execute(
+                    f"select count(*) from (select distinct {projection} from {source} t"
+                    + (" where " + " and ".join(base_where) if base_where else "") + ")",
+                    [parquet_path, *base_args]).fetchall()[0][0]
+            else:
+                total = cur.execute(
+                    f"select count(*) from {source} t where " + " and ".join(base_where),
+                    [parquet_path, *base_args]).fetchall()[0][0]
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException,
+            duckdb.TypeMismatchException) as exc:
+        msg = str(exc).splitlines()[0]
+        raise ValidationError(f"invalid filter value: {msg}", {"filters": [msg]}) from None
+
+    next_cursor = None
+    if json_path:
+        # a full page may have a successor: hand out its cursor (the next page is empty at worst)
+        if limit and n_rows == limit and last_keys is not None:
+            next_cursor = _encode_cursor(spec, last_keys)
+    else:
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        n_rows = len(rows)
+        n_out = len(select_cols)
+        if has_more and rows and not distinct:
+            last = rows[-1]
+            pos = {c: i for i, c in enumerate(select_cols)}
+            pos.update({n: n_out + i for i, n in enumerate(extra)})
+            next_cursor = _encode_cursor(spec, [last[pos[n]] for n, _ in sort_keys])
+        if extra:
+            rows = [r[:n_out] for r in rows]
+
+    if json_path:
+        pass
+    elif records_format == "objects":
+        records = [dict(zip(select_cols, r)) for r in rows]
+    elif records_format == "lists":
+        records = [list(r) for r in rows]
+    else:
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="," if records_format == "csv" else "\t", lineterminator="\n")
+        for r in rows:
+            writer.writerow(["" if v is None else _text(v) for v in r])
+        records = buf.getvalue()
+
+    link_params = {"resource_id": resource_id}
+    for key in ("q", "filters", "fields", "sort", "records_format", "distinct", "include_total"):
+        v = params.get(key)
+        if v not in (None, "", [], {}):
+            link_params[key] = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    if "limit" in params:
+        link_params["limit"] = str(limit)
+    links = {"start": f"{api_path}?{urlencode(link_params)}"}
+    if next_cursor:
+        links["next"] = f"{api_path}?{urlencode({**link_params, 'cursor': next_cursor})}"
+    else:
+        links["next"] = f"{api_path}?{urlencode({**link_params, 'offset': str(offset + limit)})}"
+
+    result = {
+        "include_total": include_total,
+        "resource_id": resource_id,
+        "fields": result_fields,
+        "records_format": records_format,
+        "records": records,
+        "limit": limit,
+        "offset": offset,
+        "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in sort_keys),
+        "_links": links,
+    }
+    if filters:
+        result["filters"] = filters
+    if q not in (None, ""):
+        result["q"] = q
+    if include_total:
+        result["total"] = total
+        result["total_was_estimated"] = False
+    if next_cursor:
+        result["next_cursor"] = next_cursor
+    return result, n_rows
+
+
+def _json_value(col: Column) -> str:
+    """The SQL expression whose JSON form matches what the Python path would write for a column."""
+    q = quote(col.name)
+    t = col.type.upper()
+    if t.startswith("TIMESTAMP"):
+        return f"replace(cast({q} as varchar), ' ', 'T')"
+    if t in ("DOUBLE", "FLOAT", "REAL"):
+        return f"case when isfinite({q}) then {q} end"
+    if t == "BLOB":
+        return f"hex({q})"
+    return q
+
+
+def _json_page(cur, source: str, select_cols: list[str], allowed: dict[str, Column], sort_keys, where: list[str],
+               args: list, limit: int, offset: int, records_format: str, order_sql: str | None):
+    """One page as JSON text built by DuckDB: (records Fragment, row count, last row's sort values)."""
+    if not limit:
+        return Fragment(b"[]"), 0, None
+    values = [_json_value(allowed[c]) for c in select_cols]
+    if records_format == "objects":
+        item = "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {v}" for c, v in zip(select_cols, values)) + "))"
+    else:
+        item = "json_array(" + ", ".join(values) + ")"
+    keys = ", ".join(f"{quote(n)} as __k{i}" for i, (n, _) in enumerate(sort_keys))
+    agg_order = ", ".join(f"__k{i} {'desc' if d else 'asc'} nulls last" for i, (_, d) in enumerate(sort_keys))
+    last = "struct_pack(" + ", ".join(f"__k{i} := __k{i}" for i in range(len(sort_keys))) + ")"
+    inner = f"select cast({item} as varchar) as __j, {keys} from {source} t"
+    if where:
+        inner += " where " + " and ".join(where)
+    if order_sql:
+        inner += f" order by {order_sql}"
+    inner += " limit ? offset ?"
+    sql = (f"select string_agg(__j, ',' order by {agg_order}), count(*), last({last} order by {agg_order})"
+           f" from ({inner}) p")
+    body, n, last_row = cur.execute(sql, [*args, limit, offset]).fetchall()[0]
+    keys_out = [last_row[f"__k{i}"] for i in range(len(sort_keys))] if last_row else None
+    return Fragment(b"[" + (body or "").encode("utf-8") + b"]"), int(n or 0), keys_out
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    return str(v)
