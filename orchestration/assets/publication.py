@@ -37,7 +37,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
     def _publish(context: dg.AssetExecutionContext, sudata: SudataResource) -> dg.MaterializeResult:
         paths = sudata.paths
         store = sudata.store
-        quality = read_json(gate_report_path(paths, context.run_id, spec.name))
+        quality = read_json(gate_report_path(paths, context.run.run_id, spec.name))
         if not quality or not quality.get("passed"):
             raise dg.Failure(
                 f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first"
@@ -49,7 +49,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
             with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
                 return export_version(con, spec, directory, version_label=next_label)
 
-        version = store.publish(spec.entry(), build, run_id=context.run_id, drop_date=run_drop_date(context), quality=quality)
+        version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)
         current = store.current_version(spec.name)
         return dg.MaterializeResult(
             metadata={

@@ -83,7 +83,7 @@ def sudata_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, su
         for r in (invocation.get_artifact("run_results.json") or {}).get("results", [])
         if r.get("status") in ("error", "skipped", "fail")
     ]
-    write_json(run_dir(paths, context.run_id) / "dbt_results.json", {"tests": tests, "built": built, "failed": failed})
+    write_json(run_dir(paths, context.run.run_id) / "dbt_results.json", {"tests": tests, "built": built, "failed": failed})
     _record_not_built(context, sudata, set(built), failed)
     if not built and not invocation.is_successful():
         raise dg.Failure("dbt build produced no model", metadata={"failed": dg.MetadataValue.json(failed)})
@@ -107,5 +107,5 @@ def _record_not_built(context, sudata: SudataResource, built: set[str], failed: 
                             "blocking": True, "observed": None, "detail": reasons or "the model was not built"}],
                 "blocking_failures": ["dbt_build"],
             }
-            sudata.store.record_blocked(spec.entry(), run_id=context.run_id, drop_date=report["drop_date"], quality=report)
+            sudata.store.record_blocked(spec.entry(), run_id=context.run.run_id, drop_date=report["drop_date"], quality=report)
             context.log.error(f"{name}: mart not rebuilt tonight; version {spec.name} stays as published")
