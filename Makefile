@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 export SUDATA_HOME ?= $(CURDIR)/.sudata
 export SUDATA_RAW ?= $(CURDIR)/raw
 export DAGSTER_HOME ?= $(SUDATA_HOME)/dagster
+export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
+export DO_NOT_TRACK ?= 1
 
 .PHONY: setup run test ui serve bench browser clean
 

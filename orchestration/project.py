@@ -11,6 +11,10 @@ from dagster_dbt import DbtProject
 
 from sudata.settings import DBT_PROJECT_DIR
 
+# dbt would otherwise try to send usage statistics on exit and stall on a closed network.
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,

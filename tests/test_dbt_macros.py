@@ -379,6 +379,40 @@ def test_sources_and_quarantine_cover_the_registry(dbt_session):
     assert {f"model.sudata.stg_{s}" for s in registry} <= set(quarantine["depends_on"]["nodes"])
 
 
+def test_each_mart_depends_only_on_the_sources_it_publishes(dbt_session):
+    """A late or broken drop must hold back only the datasets built from it (the quality gate blocks a
+    dataset whose upstream sources are not fresh), so no shared model may fan every source into every mart."""
+    manifest = dbt_session["manifest"]
+
+    def sources_of(uid: str) -> set[str]:
+        out, stack, seen = set(), [uid], set()
+        while stack:
+            for parent in manifest["parent_map"].get(stack.pop(), []):
+                if parent not in seen:
+                    seen.add(parent)
+                    if parent.startswith("source."):
+                        out.add(manifest["sources"][parent]["name"])
+                    else:
+                        stack.append(parent)
+        return out
+
+    lineage = {name: sources_of(node["unique_id"]) for name, node in _marts(manifest).items()}
+    composed = {
+        "enterprise_registry": {"enterprise_registrations", "enterprise_changes"},
+        "enterprise_contacts": {"enterprise_registrations"},
+        "enterprise_credit_profile": {"enterprise_registrations", "enterprise_changes",
+                                      "administrative_licences", "administrative_penalties"},
+        "administrative_licences": {"administrative_licences", "enterprise_registrations"},
+        "administrative_penalties": {"administrative_penalties", "enterprise_registrations"},
+        "air_quality_daily": {"air_quality_hourly"},
+        "scenic_spot_visitors": {"scenic_visitors_daily", "scenic_spots"},
+        "service_hall_daily": {"service_hall_transactions"},
+        "grassroots_facility_contacts": {"schools", "medical_institutions", "elderly_care_facilities"},
+    }
+    for name, sources in lineage.items():
+        assert sources == composed.get(name, {name}), name
+
+
 def test_govern_refuses_a_model_without_an_open_type(dbt_session):
     with pytest.raises(AssertionError, match="open_type"):
         dbt_session["compile"]("select {{ sudata.govern('phone', 'phone') }} from (select '13812345678' as phone)")

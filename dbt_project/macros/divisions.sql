@@ -38,8 +38,8 @@
 
 {#
     Why a staged row (alias `row`) cannot be placed in a street: its delivered code is unknown or
-    outdated and, when the source has an address (alias `address_match`, a row of
-    int_addresses_to_streets), the address names no street either. Null when the row is placeable
+    outdated and, when the source has an address (alias `address_match`, a row of the `addresses` CTE
+    of address_street_ctes), the address names no street either. Null when the row is placeable
     (or simply has no street code: the column is optional for most sources).
 #}
 {% macro street_code_reject_reason(row, address_match=none) -%}

@@ -2,8 +2,9 @@
     elderly_care_facilities: the valid rows (reject_reason is null; the others are in int_quarantined_rows), one per
     uscc: a later delivery of the same key is a correction and wins (latest _drop_date,
     then the highest _row_number).
-    A street code that is missing, unknown or outdated is derived from the address; a row whose
-    delivered code is unusable and whose address names no street is quarantined instead.
+    A street code that is missing, unknown or outdated is derived from the address
+    (address_street_ctes); a row whose delivered code is unusable and whose address names no street
+    is quarantined instead.
     street_code_origin: declared | remapped (pre-2012 prefix replaced) | address.
 #}
 
@@ -16,11 +17,7 @@ staged as (
 
 ),
 
-addresses as (
-
-    select * from {{ ref('int_addresses_to_streets') }}
-
-),
+{{ sudata.address_street_ctes('staged', 'address') }},
 
 located as (
 

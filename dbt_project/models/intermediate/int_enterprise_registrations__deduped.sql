@@ -2,7 +2,7 @@
     enterprise_registrations: the valid rows (reject_reason is null; the others are in int_quarantined_rows), one per
     uscc: a later delivery of the same key is a correction and wins (latest _drop_date,
     then the highest _row_number).
-    The street is derived from the address (the source has no street code).
+    The street is derived from the address (address_street_ctes; the source has no street code).
 #}
 
 with
@@ -14,11 +14,7 @@ staged as (
 
 ),
 
-addresses as (
-
-    select * from {{ ref('int_addresses_to_streets') }}
-
-),
+{{ sudata.address_street_ctes('staged', 'address') }},
 
 located as (
 

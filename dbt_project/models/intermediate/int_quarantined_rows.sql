@@ -34,7 +34,11 @@
 with
 
 {% for source_id, spec in sources.items() %}
-{%- set street_reason = sudata.street_code_reject_reason('staged', 'addresses' if spec.get('address') else none) %}
+{%- set address_match = 'addresses_' ~ source_id if spec.get('address') else none %}
+{%- set street_reason = sudata.street_code_reject_reason('staged', address_match) %}
+{%- if address_match %}
+{{ sudata.address_street_ctes(ref('stg_' ~ source_id), spec['address'], name=address_match) }},
+{% endif %}
 rejected_{{ source_id }} as (
 
     select
@@ -49,9 +53,9 @@ rejected_{{ source_id }} as (
         staged._row_number,
         staged._drop_date
     from {{ ref('stg_' ~ source_id) }} as staged
-    {%- if spec.get('address') %}
-    left join {{ ref('int_addresses_to_streets') }} as addresses
-        on staged.{{ spec['address'] }} = addresses.address
+    {%- if address_match %}
+    left join {{ address_match }}
+        on staged.{{ spec['address'] }} = {{ address_match }}.address
     {%- endif %}
     where staged.reject_reason is not null
     {%- if spec.get('street') %}

@@ -6,9 +6,17 @@ licences as (
 
 ),
 
-enterprises as (
+{# where the holder is registered in Suzhou: the street of its 住所 #}
+registrations as (
 
-    select uscc, street_code, district_code from {{ ref('int_enterprises') }}
+    select uscc, street_code, district_code from {{ ref('int_enterprise_registrations__deduped') }}
+
+),
+
+{# otherwise the county-level unit of the registering authority (USCC characters 3-8), when in Suzhou #}
+districts as (
+
+    select distinct district_code from {{ ref('suzhou_streets') }}
 
 ),
 
@@ -25,11 +33,13 @@ final as (
         licences.valid_until,
         licences.is_long_term,
         licences.authority,
-        enterprises.street_code,
-        enterprises.district_code
+        registrations.street_code,
+        coalesce(registrations.district_code, districts.district_code) as district_code
     from licences
-    left join enterprises
-        on licences.uscc = enterprises.uscc
+    left join registrations
+        on licences.uscc = registrations.uscc
+    left join districts
+        on substr(licences.uscc, 3, 6) = districts.district_code
 
 )
 

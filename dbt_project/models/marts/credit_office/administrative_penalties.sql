@@ -6,9 +6,17 @@ penalties as (
 
 ),
 
-enterprises as (
+{# where the holder is registered in Suzhou: the street of its 住所 #}
+registrations as (
 
-    select uscc, street_code, district_code from {{ ref('int_enterprises') }}
+    select uscc, street_code, district_code from {{ ref('int_enterprise_registrations__deduped') }}
+
+),
+
+{# otherwise the county-level unit of the registering authority (USCC characters 3-8), when in Suzhou #}
+districts as (
+
+    select distinct district_code from {{ ref('suzhou_streets') }}
 
 ),
 
@@ -24,11 +32,13 @@ final as (
         penalties.fine_amount_10k_cny,
         penalties.decision_date,
         penalties.authority,
-        enterprises.street_code,
-        enterprises.district_code
+        registrations.street_code,
+        coalesce(registrations.district_code, districts.district_code) as district_code
     from penalties
-    left join enterprises
-        on penalties.uscc = enterprises.uscc
+    left join registrations
+        on penalties.uscc = registrations.uscc
+    left join districts
+        on substr(penalties.uscc, 3, 6) = districts.district_code
 
 )
 

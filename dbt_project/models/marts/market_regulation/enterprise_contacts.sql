@@ -8,8 +8,7 @@ with
 
 enterprises as (
 
-    select * from {{ ref('int_enterprises') }}
-    where is_registered
+    select * from {{ ref('int_enterprise_registrations__deduped') }}
 
 ),
 

@@ -1,31 +1,49 @@
+{#
+    Registered enterprises only: the registration (latest correction) and its changes. The licences and
+    penalties are published by the credit office in their own datasets, so a late credit delivery never
+    holds back the registry.
+#}
+
 with
 
-enterprises as (
+registrations as (
 
-    select * from {{ ref('int_enterprises') }}
-    where is_registered
+    select * from {{ ref('int_enterprise_registrations__deduped') }}
+
+),
+
+changes as (
+
+    select
+        uscc,
+        count(*) as change_count,
+        max(change_date) as last_change_date
+    from {{ ref('int_enterprise_changes__deduped') }}
+    group by uscc
 
 ),
 
 final as (
 
     select
-        uscc,
-        enterprise_name,
-        enterprise_type,
-        {{ sudata.govern('legal_representative', 'person_name') }} as legal_representative,
-        registered_capital_10k_cny,
-        established_date,
-        status,
-        address,
-        business_scope,
-        {{ sudata.govern('contact_phone', 'phone') }} as contact_phone,
-        registration_authority,
-        change_count,
-        last_change_date,
-        street_code,
-        district_code
-    from enterprises
+        registrations.uscc,
+        registrations.enterprise_name,
+        registrations.enterprise_type,
+        {{ sudata.govern('registrations.legal_representative', 'person_name', output_column='legal_representative') }} as legal_representative,
+        registrations.registered_capital_10k_cny,
+        registrations.established_date,
+        registrations.status,
+        registrations.address,
+        registrations.business_scope,
+        {{ sudata.govern('registrations.contact_phone', 'phone', output_column='contact_phone') }} as contact_phone,
+        registrations.registration_authority,
+        coalesce(changes.change_count, 0) as change_count,
+        changes.last_change_date,
+        registrations.street_code,
+        registrations.district_code
+    from registrations
+    left join changes
+        on registrations.uscc = changes.uscc
 
 )
 
