@@ -126,6 +126,9 @@ def status_snapshot() -> dict:
             "quarantined_files": p.get("total_quarantined_files") or 0,
             "quarantined_rows": p.get("total_quarantined_rows") or 0,
         })
+    rejected = governance_rejections(paths)
+    for src in sources:
+        src["rejected_rows"] = rejected.get(src["source"], 0)
     store = PublishedStore(paths.published)
     datasets = []
     for d in store.datasets():
@@ -154,6 +157,30 @@ def status_snapshot() -> dict:
     }
 
 
+def governance_rejections(paths) -> dict[str, int]:
+    """Rows set aside by dbt's governance (invalid identifiers, unplaceable codes, missing values) per source."""
+    import duckdb
+
+    from orchestration.project import dbt_project
+    from sudata.datasets import model_relation
+
+    if not paths.warehouse.exists() or not dbt_project.manifest_path.exists():
+        return {}
+    relation = model_relation(dbt_project.manifest_path, "int_quarantined_rows")
+    if not relation:
+        return {}
+    try:
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+    except duckdb.Error:
+        return {}  # a run holds the warehouse right now
+    try:
+        return dict(con.execute(f"select source, count(*) from {relation} group by source").fetchall())
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+
+
 def cmd_status(args) -> int:
     snap = status_snapshot()
     if args.json:
@@ -161,10 +188,13 @@ def cmd_status(args) -> int:
         return 0
     print(f"SUDATA_HOME={snap['home']}  SUDATA_RAW={snap['raw']}")
     print(f"\n{len(snap['sources'])} sources from {len(snap['departments'])} departments")
-    print(f"  {'source':<28}{'last drop':<12}{'status':<12}{'rows':>9}{'total':>10}{'q.files':>8}{'q.rows':>8}")
+    print(f"  {'source':<28}{'last drop':<12}{'status':<12}{'rows':>9}{'total':>10}{'q.files':>8}{'q.rows':>8}"
+          f"{'rejected':>9}")
     for s in snap["sources"]:
         print(f"  {s['source']:<28}{s['last_drop_date'] or '-':<12}{s['last_status'] or '-':<12}"
-              f"{s['last_rows'] or 0:>9}{s['total_rows']:>10}{s['quarantined_files']:>8}{s['quarantined_rows']:>8}")
+              f"{s['last_rows'] or 0:>9}{s['total_rows']:>10}{s['quarantined_files']:>8}{s['quarantined_rows']:>8}"
+              f"{s['rejected_rows']:>9}")
+    print("  (q.files / q.rows: unreadable at ingestion; rejected: set aside by governance in dbt)")
     print(f"\n{len(snap['datasets'])} datasets")
     print(f"  {'dataset':<32}{'open type':<15}{'ver':>4}{'rows':>9}  {'checks':<8}{'score':>6}  published at")
     for d in snap["datasets"]:
