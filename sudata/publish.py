@@ -6,13 +6,13 @@ Everything is written by DuckDB streaming from the warehouse relation; nothing l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import duckdb
 
+from sudata.files import sha256_file
 from sudata.datasets import DatasetSpec
 
 TABLE_SCHEMA_TYPES = {
@@ -28,13 +28,6 @@ LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _table_schema_type(duck_type: str) -> str:
@@ -94,7 +87,7 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
 
     files = {}
     for fmt, path in (("parquet", parquet), ("csv", csv_path), ("json", json_path)):
-        files[fmt] = {"path": path.name, "size": path.stat().st_size, "sha256": _sha256(path), "media_type": MEDIA_TYPES[fmt]}
+        files[fmt] = {"path": path.name, "size": path.stat().st_size, "sha256": sha256_file(path), "media_type": MEDIA_TYPES[fmt]}
 
     catalog = spec.catalog
     package = {
@@ -127,7 +120,7 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     }
     (directory / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
     files["datapackage"] = {"path": "datapackage.json", "size": (directory / "datapackage.json").stat().st_size,
-                            "sha256": _sha256(directory / "datapackage.json"), "media_type": "application/json"}
+                            "sha256": sha256_file(directory / "datapackage.json"), "media_type": "application/json"}
 
     slices: list[dict] = []
     if catalog.get("su_online") and spec.scope_column and spec.scope_column in types:

@@ -27,24 +27,16 @@ stable for paging and diffing.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 
 import duckdb
 
 from sudata import units as units_master
+from sudata.files import sha256_file
 
 SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _ident(name: str) -> str:

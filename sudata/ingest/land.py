@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sudata.files import sha256_file
 from sudata.ingest import state
 from sudata.ingest.readers import Parsed, QuarantineError, read_file
 from sudata.registry import Source
@@ -76,7 +77,7 @@ def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
     for source in sources.values():
         for d in drop_dates(paths, source):
             for f in _drop_files(paths, source, d):
-                sha = _sha256(f)
+                sha = sha256_file(f)
                 if (source.id, str(f.relative_to(paths.raw)), sha) not in seen:
                     pending.setdefault(d, []).append(sha)
     return {d: hashlib.sha256(",".join(sorted(v)).encode()).hexdigest()[:16] for d, v in sorted(pending.items())}
@@ -100,13 +101,6 @@ def _drop_files(paths: Paths, source: Source, drop_date: str) -> list[Path]:
         return []
     return sorted(p for p in folder.glob(source.files) if p.is_file() and not p.name.startswith("."))
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def ensure_empty_partition(paths: Paths, source: Source) -> None:
@@ -140,7 +134,7 @@ def ingest_partition(paths: Paths, source: Source, drop_date: str) -> IngestResu
         in_this_drop: dict[str, str] = {}
         for path in files:
             rel = str(path.relative_to(paths.raw))
-            sha = _sha256(path)
+            sha = sha256_file(path)
             entry = {"file": rel, "sha256": sha}
             result.files.append(entry)
             if sha in earlier or sha in in_this_drop:
