@@ -73,7 +73,7 @@ def _meta(args, argv) -> dict:
             pass
     return {
         "started": datetime.now().isoformat(timespec="seconds"),
-        "command": "python -m bench " + " ".join(argv),
+        "command": " ".join(["python -m bench", *argv]),
         "scales": args.scales, "days": args.days,
         "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                     "python": sys.version.split()[0]},

@@ -52,11 +52,27 @@ class Measurement:
         return d
 
 
+def _short_name(p: psutil.Process) -> str:
+    """What a process of the tree is, for the memory breakdown: the program and its first argument."""
+    try:
+        args = p.cmdline()
+    except psutil.Error:
+        return "?"
+    if not args:
+        return p.name() if hasattr(p, "name") else "?"
+    words = [Path(args[0]).name] + [a for a in args[1:3] if not a.startswith("-") or a == "-m"]
+    if words[0].startswith("python") and len(args) > 2 and args[1] == "-m":
+        words = [args[2]]
+    return " ".join(Path(w).name if "/" in w else w for w in words)[:60]
+
+
 class _TreeSampler(threading.Thread):
     def __init__(self, pid: int, interval: float):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak = 0
+        self.at_peak: list[tuple[str, int]] = []
+        self.peak_at: float | None = None
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -70,12 +86,18 @@ class _TreeSampler(threading.Thread):
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 break
+            sizes = []
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                 except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
+                    continue
+                total += rss
+                sizes.append((p, rss))
+            if total > self.peak:
+                self.peak = total
+                self.peak_at = time.time()
+                self.at_peak = [(_short_name(p), rss) for p, rss in sorted(sizes, key=lambda x: -x[1])[:5]]
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -110,6 +132,8 @@ def run_measured(label: str, command: list[str], *, env: dict | None = None, cwd
         cpu_user_s=usage.ru_utime, cpu_sys_s=usage.ru_stime,
         peak_tree_rss_mb=sampler.peak / 2**20, max_process_rss_mb=usage.ru_maxrss / 1024,  # ru_maxrss is in KiB
         started_at=started_at, log=text[-4000:],
+        extra={"at_peak_mb": [[name, round(rss / 2**20, 1)] for name, rss in sampler.at_peak],
+               "peak_at": sampler.peak_at},
     )
     if ok_codes is not None and proc.returncode not in ok_codes:
         raise RuntimeError(f"{label}: {' '.join(m.command)} exited with {proc.returncode}\n{text[-3000:]}")

@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 from bench.measure import Measurement, run_measured
@@ -161,7 +160,7 @@ def parse_run_output(text: str) -> dict:
 def classify_step(step_key: str) -> str:
     if step_key.startswith("raw__"):
         return "ingestion"
-    if step_key.endswith("quality_gate") or "quality_gate" in step_key:
+    if "quality_gate" in step_key:
         return "quality_gate"
     if step_key.startswith("published__"):
         return "publication"
@@ -194,7 +193,9 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
         runs_out = []
         dbt_model_s = dbt_test_s = 0.0
         dbt_nodes = {"model_nodes": 0, "test_nodes": 0}
+        intervals: list[tuple[float, float, str, str | None]] = []
         for run in runs:
+            partition = (run.tags or {}).get("dagster/partition")
             logs = instance.all_logs(run.run_id)
             if not logs or logs[0].timestamp < m.started_at - 1:
                 continue  # a run of an earlier measurement on this home
@@ -220,6 +221,7 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
                         s["attempts"] += 1
                     elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY") and s["open"] is not None:
                         s["seconds"] += e.timestamp - s["open"]
+                        intervals.append((s["open"], e.timestamp, e.step_key, partition))
                         s["open"] = None
                         s["status"] = kind
                     if classify_step(e.step_key) == "dbt":
@@ -234,8 +236,7 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
                             if secs is not None:
                                 dbt_test_s += secs
                                 dbt_nodes["test_nodes"] += 1
-            tags = run.tags or {}
-            runs_out.append({"run_id": run.run_id, "drop_date": tags.get("dagster/partition"),
+            runs_out.append({"run_id": run.run_id, "drop_date": partition,
                              "status": str(run.status.value if hasattr(run.status, "value") else run.status),
                              "start": run_start, "end": run_end,
                              "seconds": round(run_end - run_start, 3) if run_start and run_end else None})
@@ -252,8 +253,8 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
         stage = classify_step(key)
         per_stage[stage] += took
         retried += s["attempts"] > 1
-        step_rows.append({"run_id": run_id[:8], "drop_date": dates.get(run_id), "step": key, "stage": stage, "seconds": round(took, 3),
-                          "status": s["status"], "attempts": s["attempts"]})
+        step_rows.append({"run_id": run_id[:8], "drop_date": dates.get(run_id), "step": key, "stage": stage,
+                          "seconds": round(took, 3), "status": s["status"], "attempts": s["attempts"]})
     step_total = sum(per_stage.values())
     wall = m.wall_s
     run_spans = sum(r["seconds"] or 0 for r in runs_out)
@@ -279,7 +280,14 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
     }
     if overhead["startup_before_first_run"] is not None and run_spans:
         overhead["between_and_after_runs"] = wall - overhead["startup_before_first_run"] - run_spans
+    peak_at = (m.extra or {}).get("peak_at")
+    peak_step = None
+    if peak_at:
+        hits = [iv for iv in intervals if iv[0] <= peak_at <= iv[1]]
+        peak_step = ({"step": hits[0][2], "stage": classify_step(hits[0][2]), "drop_date": hits[0][3]} if hits
+                     else {"step": None, "stage": "overhead", "drop_date": None})
     return {
+        "peak_memory_during": peak_step,
         "wall_s": round(wall, 3),
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "shares": {k: round(v / wall, 4) if wall else None for k, v in stages.items()},
@@ -315,6 +323,3 @@ def git_revision() -> dict:
         return subprocess.run(["git", *a], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
     return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
-
-def today() -> str:
-    return date.today().isoformat()
