@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
+from datetime import date
 
 import duckdb
 import pytest
@@ -38,7 +39,7 @@ def _node(name, materialized, sql, deps=(), resource_type="model", **extra):
 def landed(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench-smoke")
     paths = Paths(home=root / "home", raw=root / "raw")
-    generate(paths.raw, rows=1500, days=1, start=__import__("datetime").date.fromisoformat(DROP_DATE))
+    generate(paths.raw, rows=1500, days=1, start=date.fromisoformat(DROP_DATE))
     for source in load_registry().values():
         ingest_partition(paths, source, DROP_DATE)
     return paths
