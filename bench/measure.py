@@ -53,17 +53,23 @@ class Measurement:
 
 
 def _short_name(p: psutil.Process) -> str:
-    """What a process of the tree is, for the memory breakdown: the program and its first argument."""
+    """What a process of the tree is, for the memory breakdown: ``sudata run``, ``dbt build``, ``python -m x``."""
     try:
         args = p.cmdline()
     except psutil.Error:
         return "?"
     if not args:
-        return p.name() if hasattr(p, "name") else "?"
-    words = [Path(args[0]).name] + [a for a in args[1:3] if not a.startswith("-") or a == "-m"]
-    if words[0].startswith("python") and len(args) > 2 and args[1] == "-m":
-        words = [args[2]]
-    return " ".join(Path(w).name if "/" in w else w for w in words)[:60]
+        return "?"
+    prog = Path(args[0]).name
+    rest = args[1:]
+    if prog.startswith("python") and rest:
+        if rest[0] == "-m" and len(rest) > 1:
+            return f"python -m {rest[1]}"
+        if rest[0] == "-c":
+            return "python -c"
+        prog, rest = Path(rest[0]).name, rest[1:]  # a console script run through its interpreter
+    sub = next((a for a in rest if not a.startswith("-")), "")
+    return f"{prog} {sub}".strip()[:60]
 
 
 class _TreeSampler(threading.Thread):
