@@ -12,6 +12,11 @@ drop_date_partitions = dg.DailyPartitionsDefinition(
 )
 
 
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
 def _op_context(context):
     # Asset-check contexts wrap the op context that carries the run.
     return getattr(context, "op_execution_context", context)
@@ -22,5 +27,11 @@ def run_id(context) -> str:
 
 
 def run_drop_date(context) -> str | None:
-    """The drop date a run was launched for (also visible to the unpartitioned assets of that run)."""
-    return _op_context(context).run.tags.get("dagster/partition")
+    """The (latest) drop date a run was launched for, also visible to the unpartitioned assets of that run."""
+    tags = _op_context(context).run.tags
+    return tags.get(PARTITION_TAG) or tags.get(RANGE_END_TAG)
+
+
+def drop_date_range_tags(first: str, last: str) -> dict[str, str]:
+    """Tags of one run over several drop dates: ingestion lands each of them, dbt and publication run once."""
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}

@@ -37,8 +37,11 @@ def _table_schema_type(duck_type: str) -> str:
     return TABLE_SCHEMA_TYPES.get(t, "string")
 
 
-def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path, *, version_label: str = "") -> dict:
-    """Write the version files of ``spec`` into ``directory``; return what the published store records."""
+def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path) -> dict:
+    """Write the version files of ``spec`` into ``directory``; return what the published store records.
+
+    The descriptor's ``version`` is left empty: the store numbers the version when it makes it current.
+    """
     directory = Path(directory)
     rel = spec.relation
     described = con.execute(f"describe select * from {rel}").fetchall()
@@ -94,7 +97,7 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
         "name": spec.name.replace("_", "-"),
         "title": catalog.get("title", spec.name),
         "description": spec.description,
-        "version": version_label,
+        "version": "",
         "keywords": list(catalog.get("tags") or []),
         "licenses": [LICENSE],
         "sudata:title_en": catalog.get("title_en"),

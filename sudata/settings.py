@@ -12,6 +12,10 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 REGISTRY_DIR = PROJECT_ROOT / "registry"
 TIMEZONE = "Asia/Shanghai"
 
+# Every DuckDB the pipeline opens (dbt's included, see dbt_project/profiles.yml) is capped, spilling to
+# disk past the cap: the nightly run must fit beside the portal on one machine.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1536MB"
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -47,6 +51,11 @@ class Paths:
         return self.home / "portal" / "access.sqlite"
 
     @property
+    def spill(self) -> Path:
+        """Where DuckDB spills what exceeds its memory cap."""
+        return self.home / "tmp"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
@@ -59,3 +68,17 @@ def get_paths() -> Paths:
     home = Path(os.environ.get("SUDATA_HOME", PROJECT_ROOT / ".sudata")).resolve()
     raw = Path(os.environ.get("SUDATA_RAW", PROJECT_ROOT / "raw")).resolve()
     return Paths(home=home, raw=raw)
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get("SUDATA_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+
+
+def duckdb_connect(database: Path | str = ":memory:", read_only: bool = False, paths: Paths | None = None):
+    """A DuckDB connection under the pipeline's memory cap, spilling to the home's tmp directory."""
+    import duckdb
+
+    spill = (paths or get_paths()).spill
+    spill.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(database), read_only=read_only,
+                          config={"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill)})

@@ -34,6 +34,7 @@ import duckdb
 
 from sudata import units as units_master
 from sudata.files import sha256_file
+from sudata.settings import duckdb_connect
 
 SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
@@ -69,7 +70,7 @@ def write_slices(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     if isinstance(data, Path) or con is None:
-        con, own = duckdb.connect(), True  # a private database: the slicing may be large
+        con, own = duckdb_connect(), True  # a private database: the slicing may be large
         src_sql = f"read_parquet({_literal(Path(data).as_posix())})"
     else:
         own = False

@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from sudata.files import sha256_file
+
 SCHEMA = """
 create table if not exists datasets (
     name              text primary key,
@@ -166,9 +168,10 @@ class PublishedStore:
                     )
                     con.execute("commit")
                 return current["version"]
-            _fsync_tree(staging)
             with closing(self.connect()) as con:
                 version = self._next_version(con, entry.name)
+                _stamp_version(staging, built, version)
+                _fsync_tree(staging)
                 rel = Path("datasets") / entry.name / f"v{version:06d}"
                 target = self.root / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -335,6 +338,18 @@ def _decode(row: dict) -> dict:
 def _same_data(current_files: dict, new_files: dict) -> bool:
     a, b = current_files.get("parquet", {}), new_files.get("parquet", {})
     return bool(a.get("sha256")) and a.get("sha256") == b.get("sha256")
+
+
+def _stamp_version(directory: Path, built: dict, version: int) -> None:
+    """The store numbers versions: it writes the number into the version's Frictionless descriptor."""
+    descriptor = directory / "datapackage.json"
+    if not descriptor.exists():
+        return
+    package = json.loads(descriptor.read_text("utf-8"))
+    package["version"] = str(version)
+    descriptor.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
+    if "datapackage" in built.get("files", {}):
+        built["files"]["datapackage"].update(size=descriptor.stat().st_size, sha256=sha256_file(descriptor))
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -37,6 +37,29 @@ def test_versions_are_kept_and_the_latest_is_current(tmp_path):
     assert json.loads((tmp_path / "datasets/schools/v000002/quality.json").read_text())["passed"] is True
 
 
+def test_the_store_numbers_each_version_in_its_descriptor(tmp_path):
+    from sudata.files import sha256_file
+
+    def with_descriptor(payload: bytes):
+        inner = builder(payload)
+
+        def build(directory):
+            built = inner(directory)
+            (directory / "datapackage.json").write_text(json.dumps({"name": "schools", "version": ""}), "utf-8")
+            built["files"]["datapackage"] = {"path": "datapackage.json", "size": 0, "sha256": ""}
+            return built
+        return build
+
+    store = PublishedStore(tmp_path)
+    store.publish(entry(), with_descriptor(b"one"), run_id="r1", drop_date="d1", quality=QUALITY)
+    store.publish(entry(), with_descriptor(b"one"), run_id="r2", drop_date="d2", quality=QUALITY)  # unchanged
+    assert store.publish(entry(), with_descriptor(b"two"), run_id="r3", drop_date="d3", quality=QUALITY) == 2
+    for v in store.versions("schools"):
+        descriptor = store.path(v["path"]) / "datapackage.json"
+        assert json.loads(descriptor.read_text("utf-8"))["version"] == str(v["version"])
+        assert v["files"]["datapackage"]["sha256"] == sha256_file(descriptor)
+
+
 def test_identical_data_adds_no_version(tmp_path):
     store = PublishedStore(tmp_path)
     store.publish(entry(), builder(b"same"), run_id="r1", drop_date="d1", quality=QUALITY)

@@ -39,40 +39,58 @@ def _build_asset(source: Source) -> dg.AssetsDefinition:
                 columns=[dg.TableColumn(c.name, "string", description=f"{c.header} · {c.grade}") for c in source.columns]
             ),
         },
-        check_specs=[dg.AssetCheckSpec(check_name, asset=key, description="Tonight's drop was delivered and readable")],
+        check_specs=[dg.AssetCheckSpec(check_name, asset=key, description="The run's drops were delivered and readable")],
+        # A catch-up over several dates is one run: each date lands here, the models and gates run once.
+        backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT,
     )
     def _ingest(context: dg.AssetExecutionContext, sudata: SudataResource):
-        drop_date = context.partition_key
-        result = ingest_partition(sudata.paths, source, drop_date)
-        for warning in result.warnings:
-            context.log.warning(warning)
-        quarantined = [f for f in result.files if f.get("status") == "quarantined"]
-        for f in quarantined:
-            context.log.error(f"quarantined {f['file']}: {f['reason']}")
+        results = {d: ingest_partition(sudata.paths, source, d) for d in context.partition_keys}
+        files = []
+        for drop_date, result in results.items():
+            for warning in result.warnings:
+                context.log.warning(f"{drop_date}: {warning}")
+            for f in result.files:
+                if f.get("status") == "quarantined":
+                    context.log.error(f"{drop_date}: quarantined {f['file']}: {f['reason']}")
+                files.append({"drop_date": drop_date, **f})
         yield dg.MaterializeResult(
             metadata={
-                "status": result.status,
-                "dagster/row_count": result.rows,
-                "files": dg.MetadataValue.json(result.files),
-                "quarantined_files": result.quarantined_files,
-                "quarantined_rows": result.quarantined_rows,
+                "status": _overall_status(results),
+                "statuses": dg.MetadataValue.json({d: r.status for d, r in results.items()}),
+                "dagster/row_count": sum(r.rows for r in results.values()),
+                "files": dg.MetadataValue.json(files),
+                "quarantined_files": sum(r.quarantined_files for r in results.values()),
+                "quarantined_rows": sum(r.quarantined_rows for r in results.values()),
             }
         )
+        # A catch-up range may hold dates a source had nothing to deliver; only its latest date must have landed.
+        latest = max(results)
+        not_landed = [d for d, r in results.items() if not r.landed and (r.status != "missing" or d == latest)]
         yield dg.AssetCheckResult(
             check_name=check_name,
-            passed=result.landed,
+            passed=not not_landed,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
-                "status": result.status,
+                "status": _overall_status(results),
+                "not_landed": dg.MetadataValue.json(not_landed),
                 "reasons": dg.MetadataValue.md(
-                    "\n".join(f"- `{f['file']}`: {f.get('reason', f['status'])}" for f in result.files)
+                    "\n".join(f"- {f['drop_date']} `{f['file']}`: {f.get('reason', f['status'])}" for f in files)
                     or "no file delivered"
                 ),
             },
         )
 
     return _ingest
+
+
+def _overall_status(results: dict) -> str:
+    """One status for the run's dates: the worst of them (a single date keeps its own)."""
+    statuses = {r.status for r in results.values()}
+    for status in ("quarantined", "missing", "loaded", "duplicate", "unchanged"):
+        if status in statuses:
+            return status
+    return next(iter(statuses), "missing")
 
 
 def build_ingestion_assets(registry: dict[str, Source] | None = None) -> list[dg.AssetsDefinition]:

@@ -7,13 +7,13 @@ Each materialisation writes a new immutable version and makes it current in one 
 from contextlib import closing
 
 import dagster as dg
-import duckdb
 
 from orchestration.checks.quality_gate import mart_key
 from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
 from orchestration.run_records import gate_report_path, read_json
 from sudata.datasets import DatasetSpec
+from sudata.settings import duckdb_connect
 from sudata.publish import export_version
 
 PUBLISH_GROUP = "published"
@@ -43,11 +43,9 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
                 f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first"
             )
         store.sweep_orphans()
-        next_label = str(len(store.versions(spec.name)) + 1)
-
         def build(directory):
-            with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
-                return export_version(con, spec, directory, version_label=next_label)
+            with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
+                return export_version(con, spec, directory)
 
         version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)
         current = store.current_version(spec.name)

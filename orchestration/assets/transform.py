@@ -11,6 +11,7 @@ import os
 from typing import Any, Mapping
 
 import dagster as dg
+from pydantic import Field
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.project import dbt_project, ensure_manifest
@@ -18,6 +19,15 @@ from orchestration.resources import SudataResource
 from orchestration.run_records import run_dir, write_json
 
 LAYERS = ("staging", "intermediate", "marts")
+DBT_STEP = "sudata_dbt_models"
+
+
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental models from every landed drop instead of only the new ones "
+        "(needed after a change to a model's SQL or to a seed it joins).",
+    )
 
 
 class SudataDbtTranslator(DagsterDbtTranslator):
@@ -54,17 +64,21 @@ translator = SudataDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 
 @dbt_assets(
+    name=DBT_STEP,
     manifest=ensure_manifest(),
     project=dbt_project,
     dagster_dbt_translator=translator,
     retry_policy=dg.RetryPolicy(max_retries=1, delay=10),
 )
-def sudata_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, sudata: SudataResource):
+def sudata_dbt_models(
+    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, sudata: SudataResource
+):
     paths = sudata.paths
     os.environ["SUDATA_HOME"] = str(paths.home)  # the dbt profile and the lake path read it
     tests: dict[str, list[dict]] = {}
     built: list[str] = []
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult):
             tests.setdefault(event.asset_key.path[-1], []).append({

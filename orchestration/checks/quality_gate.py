@@ -8,12 +8,12 @@ recorded in the published store so consumers see it next to the version that sta
 from contextlib import closing
 
 import dagster as dg
-import duckdb
 
 from orchestration.partitions import run_drop_date, run_id
 from orchestration.resources import SudataResource
 from orchestration.run_records import dbt_results, gate_report_path, write_json
 from sudata.datasets import DatasetSpec
+from sudata.settings import duckdb_connect
 from sudata.ingest import state
 from sudata.quality import check_dataset
 
@@ -66,7 +66,7 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
         store = sudata.store
         drop_date = run_drop_date(context)
         current = store.current_version(spec.name)
-        with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
+        with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
             report = check_dataset(
                 con,
                 spec.relation,

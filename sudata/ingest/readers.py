@@ -127,37 +127,61 @@ def _read_json(data: bytes, source: Source) -> Parsed:
             raise QuarantineError(f"JSON object has no list of records under data/records/rows/result/items (keys: {sorted(doc)[:10]})")
     if not isinstance(records, list):
         raise QuarantineError("JSON document is neither a list of records nor an export object with a 'data' list")
+    del doc, text  # the records are all that is needed from here on
+    # Departments' exports repeat the same few keys on every record: clean each distinct key once.
+    clean_of: dict[str, str] = {}
     header: list[str] = []
-    seen: set[str] = set()
-    for rec in records:
-        if isinstance(rec, dict):
-            for k in rec:
-                ck = _clean_header(k)
-                if ck not in seen:
-                    seen.add(ck)
-                    header.append(ck)
-    rows: list[list[str | None]] = []
     numbers: list[int] = []
     bad: list[tuple[int, str, str]] = []
     for i, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
             bad.append((i, "record is not a JSON object", json.dumps(rec, ensure_ascii=False)[:500]))
             continue
-        clean = {_clean_header(k): v for k, v in rec.items()}
-        rows.append([_text(clean.get(h)) for h in header])
         numbers.append(i)
-    return Parsed(header=header, table=_columns(header, rows), bad_rows=bad, numbers=numbers)
+        for k in rec:
+            if k not in clean_of:
+                clean_of[k] = ck = _clean_header(k)
+                if ck not in header:
+                    header.append(ck)
+    good = [rec for rec in records if isinstance(rec, dict)] if bad else records
+    del records
+    # Column by column, straight from the records: no second row-wise copy of a large export.
+    keys_of = {h: [k for k, ck in clean_of.items() if ck == h] for h in header}
+    columns = {}
+    for h in header:
+        keys = keys_of[h]
+        if len(keys) == 1:
+            key = keys[0]
+            values = [_text(rec.get(key)) for rec in good]
+        else:  # spellings that clean to the same header ("名称 " and "名称"): the last one a record has wins
+            values = [_text(next((rec[k] for k in reversed(list(rec)) if clean_of[k] == h), None)) for rec in good]
+        columns[h] = values
+    return Parsed(header=header, table=_columns_from(header, columns), bad_rows=bad, numbers=numbers)
 
 
-def _columns(header: list[str], rows: list[list[str | None]]):
-    import pyarrow as pa
-
+def _distinct_names(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     names = []
     for h in header:  # blank or repeated headers still need distinct column names
         seen[h] = seen.get(h, 0) + 1
         names.append(h if seen[h] == 1 else f"{h}#{seen[h]}")
-    return pa.table({name: pa.array([r[i] for r in rows], type=pa.string()) for i, name in enumerate(names)})
+    return names
+
+
+def _columns(header: list[str], rows: list[list[str | None]]):
+    import pyarrow as pa
+
+    return pa.table({name: pa.array([r[i] for r in rows], type=pa.string()) for i, name in enumerate(_distinct_names(header))})
+
+
+def _columns_from(header: list[str], columns: dict[str, list]):
+    """A table from one value list per header; each list is released as soon as it is an Arrow column."""
+    import pyarrow as pa
+
+    arrays = {}
+    for h in header:
+        arrays[h] = pa.array(columns.pop(h), type=pa.string())
+    return pa.table(arrays)
 
 
 def _text(v: object) -> str | None:

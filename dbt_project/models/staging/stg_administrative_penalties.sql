@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'administrative_penalties') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -21,6 +22,7 @@ cleaned as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -51,6 +53,7 @@ typed as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from cleaned

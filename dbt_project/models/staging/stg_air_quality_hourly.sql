@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'air_quality_hourly') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -35,6 +36,7 @@ cleaned as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -83,6 +85,7 @@ typed as (
 
         cleaned._source_file,
         cleaned._drop_date,
+        cleaned._loaded_at,
         cleaned._row_number
 
     from cleaned

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'enterprise_changes') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -17,6 +18,7 @@ cleaned as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -43,6 +45,7 @@ typed as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from cleaned

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'enterprise_registrations') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -30,6 +31,7 @@ cleaned as (
         ---------- lineage
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -64,6 +66,7 @@ typed as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from cleaned

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'job_postings') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -37,6 +38,7 @@ cleaned as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -74,6 +76,7 @@ typed as (
 
         cleaned._source_file,
         cleaned._drop_date,
+        cleaned._loaded_at,
         cleaned._row_number
 
     from cleaned

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'medical_institutions') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -33,6 +34,7 @@ cleaned as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -62,6 +64,7 @@ typed as (
 
         cleaned._source_file,
         cleaned._drop_date,
+        cleaned._loaded_at,
         cleaned._row_number
 
     from cleaned

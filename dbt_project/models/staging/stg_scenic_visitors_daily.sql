@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw', 'scenic_visitors_daily') }}
+    {{ sudata.new_drops_only() }}
 
 ),
 
@@ -15,6 +16,7 @@ cleaned as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from source
@@ -36,6 +38,7 @@ typed as (
 
         _source_file,
         _drop_date,
+        _loaded_at,
         _row_number
 
     from cleaned
