@@ -131,7 +131,7 @@ def nightly(label: str, home: Path, raw: Path, log: Path) -> dict:
     # Exit 0: all published; 3: some dataset blocked by its gate (still a complete night); 1: failed steps
     # (the figures are kept, flagged, since a night that fails part-way did not do all the work).
     outcome["exit_code"] = m.returncode
-    outcome["complete"] = m.returncode in (0, 3) and len(outcome["drop_dates"]) == outcome["runs"]
+    outcome["complete"] = m.returncode in (0, 3) and outcome["launched"] == outcome["runs"]
     d = m.to_dict()
     if m.returncode in (0, 3):
         d.pop("log", None)
@@ -144,10 +144,24 @@ def nightly(label: str, home: Path, raw: Path, log: Path) -> dict:
 
 
 def parse_run_output(text: str) -> dict:
-    dates = re.findall(r"nightly run for drop date (\S+)", text)
+    """What ``sudata run`` printed: the drop dates of each run (one date, or a catch-up range) and the outcomes."""
+    from datetime import date, timedelta
+
+    dates, launched = [], 0
+    for single, first, last in re.findall(
+            r"nightly run for drop date (\S+) …|nightly run for drop dates (\S+) … (\S+) \(\d+ dates\)", text):
+        launched += 1
+        if single:
+            dates.append(single)
+        else:
+            d, end = date.fromisoformat(first), date.fromisoformat(last)
+            while d <= end:
+                dates.append(d.isoformat())
+                d += timedelta(days=1)
     runs = re.findall(r"run (\S+) finished in [\d.]+s: (\d+) published, (\d+) blocked, (\d+) failed steps", text)
     return {
         "drop_dates": dates,
+        "launched": launched,
         "runs": len(runs),
         "published": sum(int(r[1]) for r in runs),
         "blocked": sum(int(r[2]) for r in runs),
@@ -193,9 +207,13 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
         runs_out = []
         dbt_model_s = dbt_test_s = 0.0
         dbt_nodes = {"model_nodes": 0, "test_nodes": 0}
+        dbt_layers: dict[str, float] = {}  # dbt's own node time per layer (staging, intermediate, marts)
         intervals: list[tuple[float, float, str, str | None]] = []
         for run in runs:
-            partition = (run.tags or {}).get("dagster/partition")
+            tags = run.tags or {}
+            partition = tags.get("dagster/partition") or (
+                f"{tags['dagster/asset_partition_range_start']}…{tags['dagster/asset_partition_range_end']}"
+                if "dagster/asset_partition_range_end" in tags else None)
             logs = instance.all_logs(run.run_id)
             if not logs or logs[0].timestamp < m.started_at - 1:
                 continue  # a run of an earlier measurement on this home
@@ -231,6 +249,8 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
                             if secs is not None:
                                 dbt_model_s += secs
                                 dbt_nodes["model_nodes"] += 1
+                                layer = ev.asset_key.path[0] if ev.asset_key else "models"
+                                dbt_layers[layer] = dbt_layers.get(layer, 0.0) + secs
                         elif kind == "ASSET_CHECK_EVALUATION":
                             secs = _metadata_seconds(getattr(data, "metadata", None))
                             if secs is not None:
@@ -293,6 +313,7 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
         "shares": {k: round(v / wall, 4) if wall else None for k, v in stages.items()},
         "dbt_step_s": round(dbt_step, 3),
         "dbt_node_seconds": {"models": round(dbt_model_s, 3), "tests": round(dbt_test_s, 3), **dbt_nodes},
+        "dbt_layer_seconds": {k: round(v, 3) for k, v in sorted(dbt_layers.items())},
         "transformation_s": round(dbt_step - tests, 3),
         "gate_s": round(tests + per_stage["quality_gate"], 3),
         "overhead_detail_s": {k: (round(v, 3) if v is not None else None) for k, v in overhead.items()},

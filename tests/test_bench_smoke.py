@@ -118,3 +118,18 @@ def test_report_files_and_targets(tmp_path):
     assert "| Full nightly run ≤ 1.5× the floor (b) | 2.00× | ❌ not met |" in md
     assert files["chart"] and files["chart"].stat().st_size > 10_000
     assert json.loads(files["json"].read_text(encoding="utf-8"))["scales"][0]["ratios"]["a_over_b"] == 2.0
+
+
+def test_the_run_output_is_read_for_single_dates_and_catch_up_ranges():
+    from bench.pipeline import parse_run_output
+
+    catch_up = parse_run_output(
+        "nightly run for drop dates 2026-11-23 … 2026-11-25 (3 dates) …\n"
+        "  run 0f3a finished in 12.5s: 16 published, 1 blocked, 0 failed steps\n"
+        "  blocked by its quality gate: schools (its last good version stays current)\n")
+    assert catch_up["drop_dates"] == ["2026-11-23", "2026-11-24", "2026-11-25"]
+    assert (catch_up["launched"], catch_up["runs"], catch_up["published"], catch_up["blocked"]) == (1, 1, 16, 1)
+    assert catch_up["blocked_datasets"] == ["schools"]
+
+    single = parse_run_output("nightly run for drop date 2026-11-26 …\n")
+    assert single["drop_dates"] == ["2026-11-26"] and (single["launched"], single["runs"]) == (1, 0)
