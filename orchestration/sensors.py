@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.jobs import nightly_job
+from orchestration.partitions import drop_date_range_tags
 from sudata.ingest import pending_drops
 from sudata.registry import load_registry
 from sudata.settings import get_paths
@@ -14,7 +15,8 @@ from sudata.settings import get_paths
     job=nightly_job,
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Requests a nightly run for each drop date with files the ingestion ledger has not seen.",
+    description="Requests a nightly run for the drop dates with files the ingestion ledger has not seen "
+    "(one catch-up run when there are several).",
 )
 def new_drops_sensor(context: dg.SensorEvaluationContext):
     paths = get_paths()
@@ -22,14 +24,21 @@ def new_drops_sensor(context: dg.SensorEvaluationContext):
     if not dates:
         return dg.SkipReason("no new or changed drop in the landing zone")
     partitions = set(nightly_job.partitions_def.get_partition_keys())
-    runs = []
+    unseen = {}
     for d, fingerprint in dates.items():
         if d not in partitions:
             context.log.warning(f"drop date {d} is outside the partitions of the nightly job; ignored")
             continue
-        # The run key names the unseen files, so a corrected redelivery triggers a new run, the same one never twice.
-        runs.append(dg.RunRequest(partition_key=d, run_key=f"{d}:{fingerprint}"))
-    return runs
+        unseen[d] = fingerprint
+    if not unseen:
+        return dg.SkipReason("new drops only outside the nightly job's partitions")
+    # The run key names the unseen files, so a corrected redelivery triggers a new run, the same one never twice.
+    run_key = ";".join(f"{d}:{fingerprint}" for d, fingerprint in sorted(unseen.items()))
+    first, last = min(unseen), max(unseen)
+    if first == last:
+        return [dg.RunRequest(partition_key=first, run_key=run_key)]
+    # Several dates: one catch-up run lands each of them, then builds, gates and publishes once.
+    return [dg.RunRequest(run_key=run_key, tags=drop_date_range_tags(first, last))]
 
 
 @dg.run_status_sensor(

@@ -63,6 +63,39 @@ def test_identical_redelivery_on_a_later_date_adds_nothing(paths):
     assert not partition_path(paths, SCHOOLS, DAY2).exists()
 
 
+def test_finding_pending_drops_reads_only_files_whose_stat_changed(paths, monkeypatch):
+    import os
+
+    from sudata.ingest import land
+
+    f1 = _drop(paths, SCHOOLS, DAY1, "schools.csv", _csv_text(SCHOOLS, 3).encode("gbk"))
+    _drop(paths, SCHOOLS, DAY2, "schools.csv", _csv_text(SCHOOLS, 4).encode("gbk"))
+    ingest_partition(paths, SCHOOLS, DAY1)
+    ingest_partition(paths, SCHOOLS, DAY2)
+    hashed = []
+    real = land.sha256_file
+    monkeypatch.setattr(land, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == []
+    assert hashed == [], "files the ledger hashed and that did not change are not read again"
+
+    os.utime(f1, ns=(f1.stat().st_atime_ns, f1.stat().st_mtime_ns + 10**9))  # touched, same bytes
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == [] and hashed == ["schools.csv"]
+    f1.write_bytes(_csv_text(SCHOOLS, 6).encode("gbk"))
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == [DAY1]
+
+
+def test_a_ledger_without_stat_columns_is_migrated(paths):
+    import sqlite3
+
+    with sqlite3.connect(paths.state_db) as con:
+        con.execute("create table files (source text not null, drop_date text not null, file text not null, sha256 text"
+                    " not null, status text not null, rows integer not null default 0, bad_rows integer not null"
+                    " default 0, reason text, at text not null, primary key (source, drop_date, file))")
+    _drop(paths, SCHOOLS, DAY1, "schools.csv", _csv_text(SCHOOLS, 3).encode("gbk"))
+    assert ingest_partition(paths, SCHOOLS, DAY1).status == "loaded"
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == []
+
+
 def test_changed_redelivery_replaces_the_partition(paths):
     _drop(paths, SCHOOLS, DAY1, "schools.csv", _csv_text(SCHOOLS, 3).encode("gbk"))
     ingest_partition(paths, SCHOOLS, DAY1)

@@ -12,11 +12,13 @@ def _evaluate():
     return new_drops_sensor(dg.build_sensor_context())
 
 
-def test_sensor_requests_a_run_per_unseen_drop_date_and_skips_once_landed(sample_raw):
+def test_sensor_requests_one_catch_up_run_for_unseen_drop_dates_and_skips_once_landed(sample_raw):
     result = _evaluate()
-    requests = result if isinstance(result, list) else []
-    assert sorted(r.partition_key for r in requests) == ["2026-11-23", "2026-11-24"]
-    first_keys = {r.run_key for r in requests}
+    (request,) = result if isinstance(result, list) else [None]
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-11-23"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-11-24"
+    first_keys = {request.run_key}
 
     registry = load_registry()
     for source in registry.values():
@@ -29,5 +31,5 @@ def test_sensor_requests_a_run_per_unseen_drop_date_and_skips_once_landed(sample
     target = next((sample_raw.raw / schools.folder / "2026-11-24").iterdir())
     target.write_bytes(target.read_bytes() + "\n".encode("gbk"))
     again = _evaluate()
-    assert [r.partition_key for r in again] == ["2026-11-24"]
+    assert [r.partition_key for r in again] == ["2026-11-24"], "a single date is an ordinary partition run"
     assert again[0].run_key not in first_keys

@@ -69,16 +69,21 @@ def drop_dates(paths: Paths, source: Source) -> list[str]:
 
 def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
     """Drop dates holding a file the ledger has not seen (by path and content) → a fingerprint of those files."""
-    seen: set[tuple[str, str, str]] = set()
+    seen: dict[tuple[str, str], tuple] = {}
     if paths.state_db.exists():
         with closing(state.connect(paths.state_db)) as con:
-            seen = {(r[0], r[1], r[2]) for r in con.execute("select source, file, sha256 from files")}
+            seen = {(r[0], r[1]): (r[2], r[3], r[4])
+                    for r in con.execute("select source, file, sha256, size, mtime_ns from files")}
     pending: dict[str, list[str]] = {}
     for source in sources.values():
         for d in drop_dates(paths, source):
             for f in _drop_files(paths, source, d):
+                known_sha, size, mtime_ns = seen.get((source.id, str(f.relative_to(paths.raw))), (None, None, None))
+                st = f.stat()
+                if known_sha and (size, mtime_ns) == (st.st_size, st.st_mtime_ns):
+                    continue  # the file the ledger hashed, untouched since: no need to read it again
                 sha = sha256_file(f)
-                if (source.id, str(f.relative_to(paths.raw)), sha) not in seen:
+                if sha != known_sha:
                     pending.setdefault(d, []).append(sha)
     return {d: hashlib.sha256(",".join(sorted(v)).encode()).hexdigest()[:16] for d, v in sorted(pending.items())}
 
@@ -134,8 +139,9 @@ def ingest_partition(paths: Paths, source: Source, drop_date: str) -> IngestResu
         in_this_drop: dict[str, str] = {}
         for path in files:
             rel = str(path.relative_to(paths.raw))
+            st = path.stat()
             sha = sha256_file(path)
-            entry = {"file": rel, "sha256": sha}
+            entry = {"file": rel, "sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
             result.files.append(entry)
             if sha in earlier or sha in in_this_drop:
                 first = earlier.get(sha) or (in_this_drop[sha], drop_date)
@@ -241,9 +247,10 @@ def _quarantine_rows(paths: Paths, source: Source, drop_date: str, path: Path, p
 
 def _record_file(con, source: Source, drop_date: str, entry: dict) -> None:
     con.execute(
-        "insert or replace into files values (?,?,?,?,?,?,?,?,?)",
+        "insert or replace into files (source, drop_date, file, sha256, status, rows, bad_rows, reason, at, size,"
+        " mtime_ns) values (?,?,?,?,?,?,?,?,?,?,?)",
         (source.id, drop_date, entry["file"], entry["sha256"], entry["status"], entry.get("rows", 0),
-         entry.get("bad_rows", 0), entry.get("reason"), state.now()),
+         entry.get("bad_rows", 0), entry.get("reason"), state.now(), entry.get("size"), entry.get("mtime_ns")),
     )
 
 

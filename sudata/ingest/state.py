@@ -18,6 +18,8 @@ create table if not exists files (
     bad_rows    integer not null default 0,
     reason      text,
     at          text not null,
+    size        integer,            -- the file's stat when it was hashed: an unchanged stat is not hashed again
+    mtime_ns    integer,
     primary key (source, drop_date, file)
 );
 create table if not exists partitions (
@@ -56,8 +58,17 @@ def connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=60, isolation_level=None)
     con.execute("pragma journal_mode=wal")
     con.executescript(SCHEMA)
+    _migrate(con)
     con.row_factory = sqlite3.Row
     return con
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Ledgers written before the stat columns existed gain them (their files are hashed once more)."""
+    have = {r[1] for r in con.execute("pragma table_info(files)")}
+    for column in ("size", "mtime_ns"):
+        if column not in have:
+            con.execute(f"alter table files add column {column} integer")
 
 
 def partition_summary(path: Path) -> list[dict]:
