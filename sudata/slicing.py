@@ -27,10 +27,14 @@ stable for paging and diffing.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sudata import units as units_master
 from sudata.files import sha256_file
@@ -38,6 +42,7 @@ from sudata.settings import duckdb_connect
 
 SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
+SLICE_BATCH_ROWS = 100_000
 
 
 def _ident(name: str) -> str:
@@ -46,6 +51,45 @@ def _ident(name: str) -> str:
 
 def _literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _stream_slices(con, table: str, unit_column: str, order: str, out_dir: Path, codes: list[str]) -> dict[str, int]:
+    """One pass over ``table`` sorted by unit, then key: each unit's run of rows streams into its own file.
+
+    Units without rows get an empty file with the same schema. Returns the row count per unit code.
+    """
+    wanted = set(codes)
+    reader = con.sql(
+        f"select * exclude (_su_street_, _su_district_), {unit_column} as _su_unit_ from {table} "
+        f"where {unit_column} is not null order by {unit_column}, {order}"
+    ).to_arrow_reader(SLICE_BATCH_ROWS)
+    schema = reader.schema.remove(reader.schema.get_field_index("_su_unit_"))
+    counts = dict.fromkeys(codes, 0)
+    writer, current = None, None
+    try:
+        for batch in reader:
+            runs = pc.run_end_encode(batch.column("_su_unit_"))
+            rows = batch.drop_columns(["_su_unit_"])
+            start = 0
+            for code, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+                if code != current:
+                    if writer is not None:
+                        writer.close()
+                    writer, current = None, code
+                    if code in wanted:
+                        writer = pq.ParquetWriter(out_dir / f"{code}.parquet", schema, compression="zstd")
+                if writer is not None:
+                    writer.write_batch(rows.slice(start, end - start))
+                    counts[code] += end - start
+                start = end
+    finally:
+        if writer is not None:
+            writer.close()
+    empty = schema.empty_table()
+    for code in codes:
+        if not (out_dir / f"{code}.parquet").exists():
+            pq.write_table(empty, out_dir / f"{code}.parquet", compression="zstd")
+    return counts
 
 
 def write_slices(
@@ -118,22 +162,23 @@ def write_slices(
                     order by _su_district_"""
             )
 
-        order = ", ".join(_ident(k) for k in primary_key) if primary_key else "all"
+        order = ", ".join(_ident(k) for k in (primary_key or columns))
+        streets = [u for u in units_master.all_units() if u.level != units_master.DISTRICT]
+        districts = [u for u in units_master.all_units() if u.level == units_master.DISTRICT]
+        counts = _stream_slices(con, t_rows, "_su_district_", order, out_dir, [d.code for d in districts])
+        if scope_column == "district_code":
+            for unit in streets:  # a street sees its district's rows: the same file
+                shutil.copyfile(out_dir / f"{unit.district_code}.parquet", out_dir / f"{unit.code}.parquet")
+                counts[unit.code] = counts[unit.district_code]
+        else:
+            counts.update(_stream_slices(con, t_rows, "_su_street_", order, out_dir, [u.code for u in streets]))
         slices: list[dict] = []
         for unit in units_master.all_units():
-            if unit.level == units_master.DISTRICT or scope_column == "district_code":
-                where = f"_su_district_ = {_literal(unit.district_code)}"
-            else:
-                where = f"_su_street_ = {_literal(unit.code)}"
             target = out_dir / f"{unit.code}.parquet"
-            row_count = con.execute(
-                f"copy (select * exclude (_su_street_, _su_district_) from {t_rows} where {where} order by {order})"
-                f" to {_literal(target.as_posix())} (format parquet, compression zstd)"
-            ).fetchone()[0]
             slices.append({
                 "unit_code": unit.code,
                 "unit_level": unit.level,
-                "row_count": int(row_count),
+                "row_count": counts[unit.code],
                 "sha256": sha256_file(target),
                 "path": f"{out_dir.name}/{unit.code}.parquet",
             })
