@@ -147,10 +147,8 @@ def status_snapshot() -> dict:
         src["rejected_rows"] = rejected.get(src["source"], 0)
     store = PublishedStore(paths.published)
     datasets = []
-    for d in store.datasets():
-        cur = store.current_version(d["name"])
-        runs = store.quality_runs(d["name"], limit=1)
-        last = runs[0] if runs else None
+    for d in store.overview():
+        cur, last = d["current"], d["last_quality_run"]
         datasets.append({
             "dataset": d["name"], "title": d["title"], "department": d["department"], "open_type": d["open_type"],
             "current_version": d["current_version"],
@@ -162,7 +160,7 @@ def status_snapshot() -> dict:
                 "checked_at": last["checked_at"], "passed": bool(last["passed"]), "drop_date": last["drop_date"],
                 "blocking_failures": last["report"].get("blocking_failures", []),
             } if last else None,
-            "versions": [v["version"] for v in store.versions(d["name"])],
+            "versions": d["version_numbers"],
         })
     quarantine = state.quarantine_records(paths.state_db, limit=50)
     return {

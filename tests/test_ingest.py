@@ -52,6 +52,31 @@ def test_csv_lands_with_lineage_and_is_idempotent(paths):
     assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == []
 
 
+def test_rerunning_a_landed_drop_reads_nothing_until_a_file_changes(paths, monkeypatch):
+    import os
+
+    from sudata.ingest import land
+
+    f = _drop(paths, SCHOOLS, DAY1, "schools.csv", _csv_text(SCHOOLS, 4).encode("gbk"))
+    first = ingest_partition(paths, SCHOOLS, DAY1)
+    real_read = land.read_file
+    reads = []
+    monkeypatch.setattr(land, "read_file", lambda path, source: reads.append(path.name) or real_read(path, source))
+
+    again = ingest_partition(paths, SCHOOLS, DAY1)
+    assert reads == [], "an untouched drop that landed is not parsed again"
+    assert (again.status, again.rows) == ("unchanged", first.rows)
+    assert [(x["file"], x["sha256"], x["status"]) for x in again.files] == \
+        [(x["file"], x["sha256"], x["status"]) for x in first.files]
+    assert state.partition(paths.state_db, SCHOOLS.id, DAY1)["status"] == "unchanged"
+
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    assert ingest_partition(paths, SCHOOLS, DAY1).status == "unchanged" and reads == ["schools.csv"]
+    f.write_bytes(_csv_text(SCHOOLS, 7).encode("gbk"))
+    changed = ingest_partition(paths, SCHOOLS, DAY1)
+    assert (changed.status, changed.rows) == ("loaded", 7)
+
+
 def test_identical_redelivery_on_a_later_date_adds_nothing(paths):
     data = _csv_text(SCHOOLS, 3).encode("gbk")
     _drop(paths, SCHOOLS, DAY1, "schools.csv", data)

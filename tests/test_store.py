@@ -109,3 +109,21 @@ def test_closed_datasets_are_filtered_for_open_listings(tmp_path):
     store.publish(entry("b", "closed"), builder(b"2"), run_id="r", drop_date="d", quality=QUALITY)
     assert [d["name"] for d in store.datasets(include_closed=False)] == ["a"]
     assert len(store.datasets()) == 2
+
+
+def test_the_overview_agrees_with_the_per_dataset_reads(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry("a"), builder(b"1"), run_id="r1", drop_date="d1", quality=QUALITY)
+    store.publish(entry("a"), builder(b"22"), run_id="r2", drop_date="d2", quality=QUALITY)
+    store.publish(entry("b"), builder(b"333"), run_id="r1", drop_date="d1", quality=QUALITY)
+    store.record_blocked(entry("b"), run_id="r2", drop_date="d2", quality={"passed": False, "score": 0.2})
+    store.record_blocked(entry("c"), run_id="r2", drop_date="d2", quality={"passed": False, "score": 0.0})
+
+    overview = {d["name"]: d for d in store.overview()}
+    assert sorted(overview) == ["a", "b", "c"]
+    for name, d in overview.items():
+        assert d["current"] == store.current_version(name)
+        assert d["last_quality_run"] == store.quality_runs(name, limit=1)[0]
+        assert d["version_numbers"] == [v["version"] for v in store.versions(name)]
+    assert overview["a"]["version_numbers"] == [1, 2] and overview["c"]["current"] is None
+    assert overview["b"]["last_quality_run"]["passed"] == 0
