@@ -185,6 +185,8 @@ def _columns_from(header: list[str], columns: dict[str, list]):
 
 
 def _text(v: object) -> str | None:
+    if type(v) is str:  # nearly every value: the cheap case first
+        return v or None
     if v is None:
         return None
     if isinstance(v, bool):
@@ -198,34 +200,31 @@ def _text(v: object) -> str | None:
 
 
 def _read_xlsx(data: bytes, source: Source) -> Parsed:
-    import openpyxl
+    # calamine (Rust) reads cell values an order of magnitude faster than openpyxl, with the same values.
+    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = wb.get_sheet_by_index(0)
+        # From cell A1, as delivered: row numbers in quarantine reports match what the department sees.
+        values = iter(sheet.to_python(skip_empty_area=False))
+    except (CalamineError, zipfile.BadZipFile, KeyError, IndexError, OSError, ValueError) as exc:
         raise QuarantineError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); truncated or not Excel 2007+?") from None
     try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        try:
-            header = [_clean_header(h) for h in next(it)]
-        except StopIteration:
-            raise QuarantineError("first worksheet is empty") from None
-        while header and header[-1] == "":
-            header.pop()
-        rows: list[list[str | None]] = []
-        numbers: list[int] = []
-        for n, values in enumerate(it, start=1):
-            vals = [_xl_text(v) for v in values[: len(header)]]
-            if all(v is None for v in vals):
-                continue
-            vals += [None] * (len(header) - len(vals))
-            rows.append(vals)
-            numbers.append(n)
-    except zipfile.BadZipFile as exc:
-        raise QuarantineError(f"workbook is corrupted while reading ({exc}); truncated?") from None
-    finally:
-        wb.close()
+        header = [_clean_header(h) for h in next(values)]
+    except StopIteration:
+        raise QuarantineError("first worksheet is empty") from None
+    while header and header[-1] == "":
+        header.pop()
+    rows: list[list[str | None]] = []
+    numbers: list[int] = []
+    for n, row in enumerate(values, start=1):
+        vals = [_xl_text(v) for v in row[: len(header)]]
+        if all(v is None for v in vals):
+            continue
+        vals += [None] * (len(header) - len(vals))
+        rows.append(vals)
+        numbers.append(n)
     return Parsed(header=header, table=_columns(header, rows), numbers=numbers)
 
 
