@@ -17,3 +17,14 @@ three nights from scratch, and the time to load the Dagster definitions with 1,0
 
 RESULTS_DIR_NAME = "results"
 WORK_DIR_NAME = "work"
+
+
+def emit_json(result: dict, out=None) -> None:
+    """A measurement's result as JSON: into ``out`` (a path) when given, else on standard output."""
+    import json
+
+    text = json.dumps(result, indent=2)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        print(text)

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import duckdb
 
+from bench import emit_json
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 RAW_SOURCE_NAME = "raw"
@@ -178,12 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", required=True, type=Path, help="the DuckDB file to build (named after the catalog)")
     ap.add_argument("--out", type=Path, help="write the per-model timings here as JSON")
     args = ap.parse_args(argv)
-    result = run_floor(args.manifest, args.lake, args.db)
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    else:
-        print(text)
+    emit_json(run_floor(args.manifest, args.lake, args.db), args.out)
     return 0
 
 

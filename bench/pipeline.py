@@ -200,6 +200,8 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
     from dagster._core.instance.ref import InstanceRef
     from dagster._core.storage.dagster_run import RunsFilter
 
+    from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
     try:
         runs = [r for r in instance.get_runs(filters=RunsFilter(job_name="nightly"))]
@@ -211,9 +213,8 @@ def stage_breakdown(dagster_home: Path, m: Measurement) -> dict:
         intervals: list[tuple[float, float, str, str | None]] = []
         for run in runs:
             tags = run.tags or {}
-            partition = tags.get("dagster/partition") or (
-                f"{tags['dagster/asset_partition_range_start']}…{tags['dagster/asset_partition_range_end']}"
-                if "dagster/asset_partition_range_end" in tags else None)
+            partition = tags.get(PARTITION_TAG) or (
+                f"{tags[RANGE_START_TAG]}…{tags[RANGE_END_TAG]}" if RANGE_END_TAG in tags else None)
             logs = instance.all_logs(run.run_id)
             if not logs or logs[0].timestamp < m.started_at - 1:
                 continue  # a run of an earlier measurement on this home

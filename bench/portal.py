@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import hashlib
 import json
 import os
 import random
@@ -66,14 +65,6 @@ TABLE_ROWS = 20_000
 
 
 # -- the synthetic catalog ---------------------------------------------------------------------------
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_template(directory: Path, k: int) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -109,9 +100,11 @@ def _write_template(directory: Path, k: int) -> dict:
                        "mediatype": "text/csv", "encoding": "utf-8-sig",
                        "schema": {"fields": [{"name": n, "type": t, "title": ti} for n, t, ti, _ in COLUMNS]}}],
     }, ensure_ascii=False), "utf-8")
+    from sudata.files import sha256_file
+
     media = {"csv": ("data.csv", "text/csv"), "parquet": ("data.parquet", "application/vnd.apache.parquet"),
              "json": ("data.json", "application/json"), "datapackage": ("datapackage.json", "application/json")}
-    return {fmt: {"path": p, "size": (directory / p).stat().st_size, "sha256": _sha(directory / p), "media_type": m}
+    return {fmt: {"path": p, "size": (directory / p).stat().st_size, "sha256": sha256_file(directory / p), "media_type": m}
             for fmt, (p, m) in media.items()}
 
 

@@ -18,13 +18,14 @@ Each file is read in full by the DuckDB reader of its format and every column is
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from contextlib import closing
 from pathlib import Path
 
 import duckdb
+
+from bench import emit_json
 
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16",
              "latin-1": "latin-1", "gbk": "latin-1", "gb2312": "latin-1", "gb18030": "latin-1"}
@@ -133,12 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lake", type=Path, help="the lake ($SUDATA_HOME/lake), for XLSX drops")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    result = run_scan(args.raw, args.lake)
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    else:
-        print(text)
+    emit_json(run_scan(args.raw, args.lake), args.out)
     return 0
 
 

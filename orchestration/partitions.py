@@ -32,6 +32,10 @@ def run_drop_date(context) -> str | None:
     return tags.get(PARTITION_TAG) or tags.get(RANGE_END_TAG)
 
 
-def drop_date_range_tags(first: str, last: str) -> dict[str, str]:
-    """Tags of one run over several drop dates: ingestion lands each of them, dbt and publication run once."""
-    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+def drop_date_run(first: str, last: str) -> dict:
+    """How to launch the nightly job for the drop dates first … last (keyword arguments that both
+    ``RunRequest`` and ``execute_in_process`` take): one date is an ordinary partition run; several are one
+    run over the range, in which ingestion lands each date and dbt, the gates and publication run once."""
+    if first == last:
+        return {"partition_key": first}
+    return {"tags": {RANGE_START_TAG: first, RANGE_END_TAG: last}}

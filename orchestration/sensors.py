@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.jobs import nightly_job
-from orchestration.partitions import drop_date_range_tags
+from orchestration.partitions import drop_date_run
 from sudata.ingest import pending_drops
 from sudata.registry import load_registry
 from sudata.settings import get_paths
@@ -34,11 +34,7 @@ def new_drops_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("new drops only outside the nightly job's partitions")
     # The run key names the unseen files, so a corrected redelivery triggers a new run, the same one never twice.
     run_key = ";".join(f"{d}:{fingerprint}" for d, fingerprint in sorted(unseen.items()))
-    first, last = min(unseen), max(unseen)
-    if first == last:
-        return [dg.RunRequest(partition_key=first, run_key=run_key)]
-    # Several dates: one catch-up run lands each of them, then builds, gates and publishes once.
-    return [dg.RunRequest(run_key=run_key, tags=drop_date_range_tags(first, last))]
+    return [dg.RunRequest(run_key=run_key, **drop_date_run(min(unseen), max(unseen)))]
 
 
 @dg.run_status_sensor(

@@ -58,7 +58,7 @@ def cmd_run(args) -> int:
     prepare_dagster_home()
     from dagster import DagsterInstance
 
-    from orchestration.partitions import drop_date_range_tags
+    from orchestration.partitions import drop_date_run
     from orchestration.project import ensure_manifest
 
     ensure_manifest()
@@ -70,16 +70,13 @@ def cmd_run(args) -> int:
         return EXIT_FAILED
     job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
+    if len(dates) == 1:
+        print(f"nightly run for drop date {dates[0]} …", flush=True)
+    else:  # catching up: one run
+        print(f"nightly run for drop dates {dates[0]} … {dates[-1]} ({len(dates)} dates) …", flush=True)
     with DagsterInstance.get() as instance:
-        if len(dates) == 1:
-            print(f"nightly run for drop date {dates[0]} …", flush=True)
-            result = job.execute_in_process(partition_key=dates[0], instance=instance, raise_on_error=False,
-                                            run_config=run_config(args))
-        else:
-            # Catching up: one run lands every pending date, then builds, gates and publishes once.
-            print(f"nightly run for drop dates {dates[0]} … {dates[-1]} ({len(dates)} dates) …", flush=True)
-            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(args),
-                                            tags=drop_date_range_tags(dates[0], dates[-1]))
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(args),
+                                        **drop_date_run(dates[0], dates[-1]))
     outcome = summarise_run(result)
     print(f"  run {result.run_id} finished in {time.perf_counter() - started:.1f}s: "
           f"{len(outcome['published'])} published, {len(outcome['blocked'])} blocked, "

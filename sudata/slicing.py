@@ -87,7 +87,7 @@ def _stream_slices(con, table: str, unit_column: str, order: str, out_dir: Path,
             writer.close()
     empty = schema.empty_table()
     for code in codes:
-        if not (out_dir / f"{code}.parquet").exists():
+        if not counts[code]:  # no run of rows opened a file for it
             pq.write_table(empty, out_dir / f"{code}.parquet", compression="zstd")
     return counts
 

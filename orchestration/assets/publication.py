@@ -13,8 +13,8 @@ from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
 from orchestration.run_records import gate_report_path, read_json
 from sudata.datasets import DatasetSpec
-from sudata.settings import duckdb_connect
 from sudata.publish import export_version
+from sudata.settings import duckdb_connect
 
 PUBLISH_GROUP = "published"
 
@@ -43,6 +43,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
                 f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first"
             )
         store.sweep_orphans()
+
         def build(directory):
             with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
                 return export_version(con, spec, directory)

@@ -79,8 +79,7 @@ def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
         for d in drop_dates(paths, source):
             for f in _drop_files(paths, source, d):
                 known_sha, size, mtime_ns = seen.get((source.id, str(f.relative_to(paths.raw))), (None, None, None))
-                st = f.stat()
-                if known_sha and (size, mtime_ns) == (st.st_size, st.st_mtime_ns):
+                if known_sha and _untouched(f, size, mtime_ns):
                     continue  # the file the ledger hashed, untouched since: no need to read it again
                 sha = sha256_file(f)
                 if sha != known_sha:
@@ -257,6 +256,12 @@ def _record_file(con, source: Source, drop_date: str, entry: dict) -> None:
     )
 
 
+def _untouched(path: Path, size: int | None, mtime_ns: int | None) -> bool:
+    """The file still has the size and modification time the ledger recorded when it hashed it."""
+    st = path.stat()
+    return (size, mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+
 def _landed_unchanged(con, paths: Paths, source: Source, drop_date: str, files: list[Path]) -> IngestResult | None:
     """The partition as landed before, when the drop folder holds exactly the files the ledger recorded for it,
     none touched since (size and mtime): a re-run reads nothing. Otherwise None, and the drop is read."""
@@ -267,8 +272,8 @@ def _landed_unchanged(con, paths: Paths, source: Source, drop_date: str, files: 
     if set(ledger) != {str(f.relative_to(paths.raw)) for f in files}:
         return None
     for f in files:
-        st, entry = f.stat(), ledger[str(f.relative_to(paths.raw))]
-        if (entry["size"], entry["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+        entry = ledger[str(f.relative_to(paths.raw))]
+        if not _untouched(f, entry["size"], entry["mtime_ns"]):
             return None
     if ",".join(sorted(r["sha256"] for r in ledger.values() if r["status"] == "loaded")) != previous["content_key"]:
         return None
