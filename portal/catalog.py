@@ -33,18 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from sudata.store import PublishedStore
+from sudata.vocabulary import DIMENSION_LABELS, DIMENSIONS, GRADE_LABELS, OPEN_TYPE_LABELS  # noqa: F401 (re-exported)
 
 from .jsonutil import loads as _json_loads
 from .text import index_tokens
 
 VISIBLE_OPEN_TYPES = ("unconditional", "conditional")
-OPEN_TYPE_LABELS = {"unconditional": "无条件开放", "conditional": "有条件开放", "closed": "不予开放"}
-GRADE_LABELS = {"general": "一般", "important": "重要", "core": "核心"}
-DIMENSIONS = ("conformity", "completeness", "accuracy", "consistency", "timeliness")
-DIMENSION_LABELS = {
-    "conformity": "规范性", "completeness": "完整性", "accuracy": "准确性",
-    "consistency": "一致性", "timeliness": "时效性", "accessibility": "可访问性",
-}
 # format key in versions.files → (CKAN format name, media type, download extension)
 DATA_FORMATS = {
     "csv": ("CSV", "text/csv", "csv"),

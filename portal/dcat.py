@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from sudata.vocabulary import UPDATE_FREQUENCIES
+
 from .catalog import DATA_FORMATS, DIMENSION_LABELS, DIMENSIONS, Dataset, Snapshot, parse_time
 from .ckan import SITE_DESCRIPTION, SITE_TITLE, public_base
 from .jsonutil import dumps
@@ -27,11 +29,7 @@ CONTEXT = {
     "schema": "http://schema.org/",
 }
 EU = "http://publications.europa.eu/resource/authority/"
-FREQUENCY = {  # 更新频率 → EU frequency vocabulary / ISO 8601 repeating interval (DCAT-US)
-    "实时": ("CONT", "R/PT1S"), "每日": ("DAILY", "R/P1D"), "每周": ("WEEKLY", "R/P1W"),
-    "每月": ("MONTHLY", "R/P1M"), "每季度": ("QUARTERLY", "R/P3M"), "每年": ("ANNUAL", "R/P1Y"),
-    "不定期": ("IRREG", "irregular"),
-}
+FREQUENCY = UPDATE_FREQUENCIES  # 更新频率 → EU frequency vocabulary / ISO 8601 repeating interval (DCAT-US)
 ACCESS_RIGHTS = {"unconditional": "PUBLIC", "conditional": "RESTRICTED"}
 FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from sudata.registry import load_registry
 from sudata.store import DatasetEntry
-
-OPEN_TYPES = ("unconditional", "conditional", "closed")
+from sudata.vocabulary import OPEN_TYPES
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@ from pathlib import Path
 import yaml
 
 from sudata.settings import REGISTRY_DIR
+from sudata.vocabulary import GRADES, PII_KINDS
 
 FORMATS = {"csv", "json", "xlsx"}
-GRADES = {"general", "important", "core"}  # 一般 / 重要 / 核心 (GB/T 43697-2024)
-PII_KINDS = {"person_name", "phone", "id_number"}
 
 
 class RegistryError(ValueError):

@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# GB/T 36344-2018 dimensions measured by the gate (accessibility is the portal's business).
-DIMENSIONS: tuple[str, ...] = ("conformity", "completeness", "accuracy", "consistency", "timeliness")
+from sudata.vocabulary import DIMENSIONS
+
 SOURCES: tuple[str, ...] = ("great_expectations", "sql", "dbt")
 
 
