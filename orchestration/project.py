@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from sudata import dbt_codegen
 from sudata.settings import DBT_PROJECT_DIR
 
 # dbt would otherwise try to send usage statistics on exit and stall on a closed network.
@@ -33,7 +34,9 @@ def _sources_newer_than(manifest: Path) -> bool:
 
 
 def ensure_manifest() -> Path:
-    """Run ``dbt parse`` when the manifest is missing or older than the project's files."""
+    """Render the registry into the dbt project, then run ``dbt parse`` when the manifest is missing or
+    older than the project's files."""
+    dbt_codegen.write()
     manifest = dbt_project.manifest_path
     if _sources_newer_than(manifest):
         dbt = Path(sys.executable).with_name("dbt")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sudata.registry import load_registry
 from sudata.store import DatasetEntry
-from sudata.vocabulary import OPEN_TYPES
+from sudata.catalog_meta import parse_catalog
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class DatasetSpec:
     catalog: dict
     columns: list[dict] = field(default_factory=list)   # {name, type, title, description, grade, pii, masking}
     upstream_sources: tuple[str, ...] = ()               # registry source ids this dataset is built from
+    declared_source: str | None = None                   # the registry source it publishes as it is, if any
 
     @property
     def open_type(self) -> str:
@@ -95,11 +96,12 @@ def _load(path: str, _mtime: float) -> tuple[tuple[str, DatasetSpec], ...]:
     for uid, node in nodes.items():
         if node.get("resource_type") != "model":
             continue
-        catalog = _meta(node).get("catalog")
+        meta = _meta(node)
+        catalog = meta.get("catalog")
         if not catalog:
             continue
-        if catalog.get("open_type") not in OPEN_TYPES:
-            raise ValueError(f"{uid}: meta.catalog.open_type must be one of {OPEN_TYPES}")
+        where = f"{(node.get('patch_path') or '').split('://')[-1] or node.get('original_file_path')}: model {node['name']}, meta.catalog"
+        catalog = parse_catalog(catalog, where=where).as_meta()  # CatalogError names the file and the field
         columns = []
         for col in node.get("columns", {}).values():
             cm = _meta(col)
@@ -121,6 +123,7 @@ def _load(path: str, _mtime: float) -> tuple[tuple[str, DatasetSpec], ...]:
             catalog=catalog,
             columns=columns,
             upstream_sources=tuple(sorted(sources_of(uid))),
+            declared_source=meta.get("source"),
         )
     return tuple(sorted(specs.items()))
 

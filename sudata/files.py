@@ -13,3 +13,18 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def content_hash(con, parquet: Path) -> str:
+    """sha256 of a Parquet file's rows, sorted, as text: equal for equal content whatever the row order,
+    row-group layout or writer. ``con`` is a DuckDB connection."""
+    path = str(parquet).replace("'", "''")
+    rows = con.execute(
+        f"select cast(t as varchar) as r from read_parquet('{path}') as t order by r"
+    ).fetchall()
+    h = hashlib.sha256()
+    names = con.execute(f"select name from parquet_schema('{path}') where num_children is null").fetchall()
+    h.update(("|".join(n for (n,) in names) + "\n").encode())
+    for (r,) in rows:
+        h.update(r.encode() + b"\n")
+    return h.hexdigest()

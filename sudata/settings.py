@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# SUDATA_DBT_PROJECT_DIR: another copy of the dbt project (a trial of new declarations, say)
+DBT_PROJECT_DIR = Path(os.environ.get("SUDATA_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project")).resolve()
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 REGISTRY_DIR = PROJECT_ROOT / "registry"
 TIMEZONE = "Asia/Shanghai"

@@ -57,7 +57,15 @@ COLUMN_TYPES: dict[str, str] = {
     "longitude": "a longitude inside the city's extent (swapped pairs put right)",
     "latitude": "a latitude inside the city's extent",
     "enum": "a value from a closed list; `values` maps delivered spellings to the canonical value",
+    "boolean": "true or false (computed by a source's own rules)",
 }
 
 # Whether a declared type is numeric, and its warehouse type after staging (dbt cross-database names).
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "decimal", "longitude", "latitude"})
+
+# 数据领域: the catalog's domains (shown as CKAN groups and facets).
+DOMAINS: tuple[str, ...] = (
+    "信用服务", "市场监管", "交通出行", "社会民生", "医疗卫生", "教育文化", "文化旅游", "就业创业",
+    "政务服务", "生态环境", "城建住房", "公共安全", "农业农村", "财税金融", "资源能源", "气象服务",
+    "地理空间", "科技创新", "安全生产", "社保就业", "法律服务", "机构团体",
+)

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from sudata import dbt_codegen
 from sudata.settings import PROJECT_ROOT, Paths
+
+# The dbt project's generated part (from registry/), as every entry point renders it before dbt parses.
+dbt_codegen.write()
 
 os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "sudata-test-dagster"))
 

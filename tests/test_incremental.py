@@ -112,7 +112,10 @@ def test_staging_models_are_incremental_by_drop_date():
     for node in staging:
         assert node["config"]["materialized"] == "incremental", node["name"]
         assert node["config"]["incremental_strategy"] == "delete+insert" and node["config"]["unique_key"] == "_drop_date"
-        assert "sudata.new_drops_only" in node["raw_code"].replace(" ", ""), node["name"]
+        # every staging model is the standard staging, which reads only the drops landed since the last run
+        assert "macro.sudata.standard_staging" in node["depends_on"]["macros"], node["name"]
+    standard = manifest["macros"]["macro.sudata.standard_staging"]
+    assert "macro.sudata.new_drops_only" in standard["depends_on"]["macros"]
 
 
 def test_a_corrected_older_drop_replaces_its_date_in_staging(nights):

@@ -165,3 +165,28 @@ def test_the_workspace_loads_as_the_ui_loads_it(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation successful for code location sudata" in proc.stdout + proc.stderr
+
+
+def test_the_declared_pipeline_publishes_what_the_hand_written_one_did(night):
+    """tests/fixtures/sample_publication.json holds, per dataset, the row count, the sorted-content sha256,
+    the Frictionless schema and the catalog entry that the hand-written models (one staging, one
+    de-duplication, one mart model and one suite per dataset) published from the bundled sample. The
+    registry-declared pipeline must publish exactly the same."""
+    from sudata.files import content_hash
+    from sudata.store import PublishedStore
+
+    expected = json.loads((Path(__file__).parent / "fixtures" / "sample_publication.json").read_text("utf-8"))
+    store = PublishedStore(night["paths"].published)
+    seen = {}
+    with duckdb.connect() as con:
+        for d in store.datasets():
+            v = store.current_version(d["name"])
+            parquet = store.path(v["path"]) / v["files"]["parquet"]["path"]
+            seen[d["name"]] = {"rows": v["row_count"], "content_sha256": content_hash(con, parquet),
+                               "schema": v["schema"], "entry": {k: d[k] for k in expected[d["name"]]["entry"]}}
+    assert sorted(seen) == sorted(expected)
+    for name, want in expected.items():
+        got = seen[name]
+        assert (got["rows"], got["content_sha256"]) == (want["rows"], want["content_sha256"]), name
+        assert got["schema"] == want["schema"], name
+        assert got["entry"] == want["entry"], name

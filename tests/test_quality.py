@@ -13,6 +13,10 @@ import pytest
 import yaml
 
 from sudata.quality import (
+    GateEvidence,
+    GatePolicy,
+    GateTarget,
+    declared_suite,
     DIMENSIONS,
     QualityReport,
     build_data_docs,
@@ -26,6 +30,7 @@ from sudata.quality import gate as gate_module
 from sudata.quality.frames import fetch_frame
 from sudata.quality.ge_runner import get_runner
 from sudata.quality.suites import parse_suite, suite_files
+from sudata.registry import load_registry
 from sudata.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 NOW = datetime(2024, 7, 1, 9, 0, 0)
@@ -80,10 +85,15 @@ def make_table(con, name: str, rows: int = ROWS) -> str:
 
 
 def run(con, relation, **kw):
+    """The gate on ``relation`` with the test suite; keyword arguments set target, evidence or policy fields."""
     args = dict(previous_row_count=ROWS, drop_date="2024-06-30", upstream_fresh={"ecology_environment.aq": True},
                 suite=parse_suite(SUITE), now=NOW)
     args.update(kw)
-    return check_dataset(con, relation, "air_stations", **args)
+    pick = lambda cls: {k: args.pop(k) for k in list(args) if k in cls.__dataclass_fields__}  # noqa: E731
+    target = GateTarget(relation, "air_stations", **pick(GateTarget))
+    evidence, policy = GateEvidence(**pick(GateEvidence)), GatePolicy(**pick(GatePolicy))
+    assert not args, f"unknown gate arguments {sorted(args)}"
+    return check_dataset(con, target, evidence, policy)
 
 
 def by_name(report: QualityReport) -> dict:
@@ -251,8 +261,7 @@ def test_missing_column_is_reported_not_raised(con):
 
 
 def test_missing_suite_blocks(con, tmp_path):
-    report = check_dataset(con, make_table(con, "nosuite"), "nosuite", previous_row_count=None, drop_date=None,
-                           upstream_fresh=None, suites_dir=tmp_path)
+    report = check_dataset(con, GateTarget(make_table(con, "nosuite"), "nosuite", suites_dir=tmp_path))
     assert "expectation_suite_present" in report.blocking_failures
 
 
@@ -347,7 +356,8 @@ def test_data_docs_are_built_as_static_html(con, tmp_path):
 # -- the suites of the published datasets ---------------------------------------------------------------
 
 def _mart_models() -> dict[str, dict]:
-    """Model name → {columns: {name: data_type}, catalog: {...}} from the marts' YAML."""
+    """Model name → its columns, column meta, column tests, model tests and catalog, from the marts' YAML
+    (hand-written and generated from the registry)."""
     models = {}
     for path in sorted((DBT_PROJECT_DIR / "models" / "marts").rglob("*.yml")):
         doc = yaml.safe_load(path.read_text("utf-8")) or {}
@@ -355,24 +365,86 @@ def _mart_models() -> dict[str, dict]:
             meta = dict(m.get("meta") or {})
             meta.update((m.get("config") or {}).get("meta") or {})
             columns = {c["name"]: c.get("data_type") for c in m.get("columns") or []}
-            column_meta = {}
+            column_meta, column_tests = {}, {}
             for c in m.get("columns") or []:
                 cm = dict(c.get("meta") or {})
                 cm.update((c.get("config") or {}).get("meta") or {})
                 column_meta[c["name"]] = cm
-            models[m["name"]] = {"columns": columns, "column_meta": column_meta,
-                                 "catalog": meta.get("catalog") or {}, "path": path}
+                column_tests[c["name"]] = {_test_name(t) for t in c.get("data_tests") or []}
+            model_tests = {(_test_name(t), _combination(t)) for t in m.get("data_tests") or []}
+            models[m["name"]] = {"columns": columns, "column_meta": column_meta, "column_tests": column_tests,
+                                 "model_tests": model_tests, "catalog": meta.get("catalog") or {},
+                                 "source": meta.get("source"), "path": path}
     return models
+
+
+def _test_name(test) -> str:
+    return test if isinstance(test, str) else next(iter(test))
+
+
+def _combination(test) -> tuple:
+    if isinstance(test, str):
+        return ()
+    return tuple(((test[_test_name(test)] or {}).get("arguments") or {}).get("combination_of_columns") or ())
 
 
 MARTS = _mart_models()
 PUBLISHED = sorted(name for name, m in MARTS.items() if m["catalog"])
+REGISTRY = load_registry()
 
 
-def test_every_published_mart_has_a_suite_and_every_suite_a_mart():
+def suite_of(name: str):
+    """A dataset's suite: its file, or for a dataset declared in the registry the declared one."""
+    source = MARTS[name]["source"]
+    return declared_suite(REGISTRY[source]) if source else load_suite(name)
+
+
+def test_every_published_mart_has_one_suite_and_every_suite_a_mart():
     assert PUBLISHED, "no mart with catalog metadata under dbt_project/models/marts"
-    suites = sorted(p.stem for p in suite_files())
-    assert suites == PUBLISHED
+    files = sorted(p.stem for p in suite_files())
+    declared = sorted(n for n in PUBLISHED if MARTS[n]["source"])
+    assert declared, "no dataset is declared in the registry"
+    assert sorted(files + declared) == PUBLISHED  # each dataset exactly once: a file or a declaration
+    for name in declared:
+        suite = suite_of(name)
+        assert validate_suite(suite, columns=MARTS[name]["columns"]) == [], name
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_the_primary_key_is_a_dbt_rule_of_the_mart(name):
+    mart = MARTS[name]
+    pk = list(mart["catalog"]["primary_key"])
+    for col in pk:
+        assert "not_null" in mart["column_tests"].get(col, set()), f"{name}.{col}: no not_null test"
+    if len(pk) == 1:
+        assert "unique" in mart["column_tests"][pk[0]], f"{name}.{pk[0]}: no unique test"
+    else:
+        assert ("unique_combination_of_columns", tuple(pk)) in mart["model_tests"], f"{name}: key not unique-tested"
+
+
+# GE expectation → the dbt test that states the same rule of the same column
+_SAME_RULE = {
+    "expect_column_values_to_not_be_null": "not_null",
+    "expect_column_values_to_be_unique": "unique",
+    "expect_column_values_to_be_in_set": "accepted_values",
+}
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_no_expectation_repeats_a_dbt_test(name):
+    """Quality rules are written once: a suite holds only what the mart's dbt tests cannot say."""
+    mart, suite = MARTS[name], suite_of(name)
+    for e in suite.expectations:
+        col = e.kwargs.get("column")
+        tests = mart["column_tests"].get(col, set())
+        if e.type == "expect_column_values_to_not_be_null" and e.kwargs.get("mostly") not in (None, 1):
+            continue  # a share of rows is not a dbt test's rule
+        if e.type in _SAME_RULE:
+            assert _SAME_RULE[e.type] not in tests, f"{name}: {e.label} repeats dbt's {_SAME_RULE[e.type]}"
+        if e.type == "expect_compound_columns_to_be_unique":
+            assert ("unique_combination_of_columns", tuple(e.kwargs["column_list"])) not in mart["model_tests"], e.label
+        if e.type == "expect_column_values_to_match_regex" and col in ("street_code", "district_code"):
+            assert "valid_division_code" not in tests, f"{name}: {e.label} repeats dbt's valid_division_code"
 
 
 @pytest.mark.parametrize("path", suite_files(), ids=lambda p: p.stem)
@@ -380,18 +452,12 @@ def test_suite_file_is_valid_against_ge_and_the_mart(path: Path):
     suite = load_suite(path.stem)
     mart = MARTS.get(suite.name)
     assert mart is not None, f"{path.name}: no mart {suite.name!r} in dbt_project/models/marts"
+    assert not mart["source"], f"{path.name}: {suite.name} is declared in the registry and needs no suite file"
     assert validate_suite(suite, columns=mart["columns"]) == []
     catalog = mart["catalog"]
     pk = catalog.get("primary_key")
     assert suite.primary_key == ([pk] if isinstance(pk, str) else list(pk or [])), "primary key differs from the YAML"
     assert suite.meta.get("open_type") == catalog.get("open_type")
-    kinds = {e.type for e in suite.expectations}
-    assert "expect_column_values_to_not_be_null" in kinds
-    unique = ("expect_compound_columns_to_be_unique" if len(suite.primary_key) > 1
-              else "expect_column_values_to_be_unique")
-    assert any(e.type == unique and e.columns == suite.primary_key for e in suite.expectations)
-    for col in suite.primary_key:
-        assert any(e.type == "expect_column_values_to_not_be_null" and e.columns == [col] for e in suite.expectations)
     for e in suite.expectations:
         if "regex" in e.kwargs:  # GE searches (str.contains): only an anchored pattern checks the whole value
             pattern = e.kwargs["regex"]
@@ -406,7 +472,7 @@ CLEAR = {"person_name": ["张三", "欧阳娜娜"], "phone": ["13812345678", "05
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_personal_columns_are_guarded_by_blocking_masking_expectations(name):
     """Unconditional: names and phones only masked; every dataset: identity numbers only as pseudonyms."""
-    mart, suite = MARTS[name], load_suite(name)
+    mart, suite = MARTS[name], suite_of(name)
     guarded = []
     for column, meta in mart["column_meta"].items():
         pii = meta.get("pii")

@@ -55,3 +55,35 @@
             end
     end)
 {%- endmacro %}
+
+
+{#
+    A county-level division code as delivered → the current code of the seed. The city's own code
+    (var city_division_code) stands for data that covers the whole city (a city-level station); a
+    pre-2012 code is replaced by its successor from suzhou_division_changes. Used by the standard staging
+    with CTEs `districts` (the seed's county-level codes) and `retired`.
+#}
+{% macro division_code_joins(column) -%}
+    left join districts
+        on {{ column }} = districts.district_code
+    left join retired
+        on {{ column }} = retired.code
+    left join districts as successors
+        on retired.replaced_by = successors.district_code
+{%- endmacro %}
+
+{% macro division_code_columns(column) -%}
+        {%- set name = column.split('.')[-1] %}
+        {{ column }} as {{ name }}_delivered,
+        case
+            when {{ column }} = '{{ var("city_division_code") }}' then {{ column }}
+            else coalesce(districts.district_code, successors.district_code)
+        end as {{ name }},
+        case
+            when {{ column }} is null then null
+            when {{ column }} = '{{ var("city_division_code") }}' or districts.district_code is not null then 'current'
+            when successors.district_code is not null then 'remapped'
+            when retired.code is not null then 'outdated'
+            else 'unknown'
+        end as {{ name }}_status
+{%- endmacro %}

@@ -76,6 +76,7 @@ def sudata_dbt_models(
     paths = sudata.paths
     os.environ["SUDATA_HOME"] = str(paths.home)  # the dbt profile and the lake path read it
     tests: dict[str, list[dict]] = {}
+    rules = test_rules(dbt_project.manifest_path)
     built: list[str] = []
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     invocation = dbt.cli(args, context=context, raise_on_error=False)
@@ -87,6 +88,7 @@ def sudata_dbt_models(
                 "severity": (event.severity.value if event.severity else "ERROR").lower(),
                 "failures": (event.metadata.get("dagster_dbt/failed_row_count").value
                              if event.metadata.get("dagster_dbt/failed_row_count") else None),
+                "rule": rules.get(event.check_name),
             })
         elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
             key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
@@ -101,6 +103,22 @@ def sudata_dbt_models(
     _record_not_built(context, sudata, set(built), failed)
     if not built and not invocation.is_successful():
         raise dg.Failure("dbt build produced no model", metadata={"failed": dg.MetadataValue.json(failed)})
+
+
+def test_rules(manifest_path) -> dict[str, dict]:
+    """dbt test name → the rule it states, {test, columns} (e.g. unique of [stop_id]), so the gate can
+    tell when a rule it would check itself is already a dbt test."""
+    import json
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    out = {}
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") != "test" or not node.get("test_metadata"):
+            continue
+        kwargs = node["test_metadata"].get("kwargs") or {}
+        columns = kwargs.get("combination_of_columns") or ([node["column_name"]] if node.get("column_name") else [])
+        out[node["name"]] = {"test": node["test_metadata"]["name"], "columns": list(columns)}
+    return out
 
 
 def _record_not_built(context, sudata: SudataResource, built: set[str], failed: list[dict]) -> None:

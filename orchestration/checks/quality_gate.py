@@ -15,7 +15,8 @@ from orchestration.run_records import dbt_results, gate_report_path, write_json
 from sudata.datasets import DatasetSpec
 from sudata.settings import duckdb_connect
 from sudata.ingest import state
-from sudata.quality import check_dataset
+from sudata.quality import GateEvidence, GatePolicy, GateTarget, check_dataset, declared_suite
+from sudata.registry import load_registry
 
 GATE = "quality_gate"
 
@@ -48,6 +49,11 @@ def quarantined_rows(con, paths, spec: DatasetSpec, drop_date: str | None, quara
     return int(total)
 
 
+def _declared_suite(spec: DatasetSpec):
+    """A dataset declared in the registry has no suite file: its suite comes from the declaration."""
+    return declared_suite(load_registry()[spec.declared_source]) if spec.declared_source else None
+
+
 def _score(value) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -58,7 +64,8 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
         name=GATE,
         blocking=True,
         description=f"Publication gate of {spec.catalog.get('title', spec.name)}: Great Expectations suite "
-        f"expectations/{spec.name}.json, exact SQL checks (row count, key uniqueness, change against the "
+        + (f"declared in the registry ({spec.declared_source})" if spec.declared_source else f"expectations/{spec.name}.json")
+        + ", exact SQL checks (row count, key uniqueness, change against the "
         "published version), freshness of upstream drops and the mart's dbt tests.",
     )
     def _gate(context: dg.AssetCheckExecutionContext, sudata: SudataResource) -> dg.AssetCheckResult:
@@ -69,15 +76,15 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
         with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
             report = check_dataset(
                 con,
-                spec.relation,
-                spec.name,
-                previous_row_count=current["row_count"] if current else None,
-                drop_date=drop_date,
-                upstream_fresh=upstream_freshness(paths, spec, drop_date),
-                quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
-                dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
-                primary_key=spec.primary_key or None,
-                validations_dir=paths.data_docs / "validations",
+                GateTarget(spec.relation, spec.name, suite=_declared_suite(spec), primary_key=spec.primary_key or None),
+                GateEvidence(
+                    previous_row_count=current["row_count"] if current else None,
+                    drop_date=drop_date,
+                    upstream_fresh=upstream_freshness(paths, spec, drop_date),
+                    quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
+                    dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
+                ),
+                GatePolicy(validations_dir=paths.data_docs / "validations"),
             )
         result = report.to_dict()
         write_json(gate_report_path(paths, run_id(context), spec.name), result)

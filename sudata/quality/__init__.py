@@ -2,15 +2,19 @@
 
 Public API (Great Expectations is imported only when a suite actually runs or docs are built):
 
-    check_dataset(con, relation, dataset, *, previous_row_count, drop_date, upstream_fresh,
-                  quarantined_rows=0, dbt_results=None, max_row_change=0.5, ...) -> QualityReport
+    check_dataset(con, GateTarget(relation, dataset), GateEvidence(...), GatePolicy(...)) -> QualityReport
+    declared_suite(source) -> Suite       the suite of a dataset declared in the registry
     build_data_docs(validations_dir=None, site_dir=None) -> Path       once per nightly run
     load_suite(dataset) / load_suites() / validate_suite(suite, columns=None)
 """
 
-from sudata.quality.gate import check_dataset, dbt_checks, dbt_dimension, freshness_checks
+from sudata.quality.gate import (
+    GateEvidence, GatePolicy, GateTarget, check_dataset, dbt_checks, dbt_dimension, freshness_checks,
+)
 from sudata.quality.report import DIMENSIONS, CheckResult, QualityReport
-from sudata.quality.suites import Expectation, Suite, SuiteError, load_suite, load_suites, validate_suite
+from sudata.quality.suites import (
+    Expectation, Suite, SuiteError, declared_suite, load_suite, load_suites, validate_suite,
+)
 
 
 def build_data_docs(validations_dir=None, site_dir=None, *, suites_dir=None):
@@ -24,12 +28,16 @@ __all__ = [
     "DIMENSIONS",
     "CheckResult",
     "Expectation",
+    "GateEvidence",
+    "GatePolicy",
+    "GateTarget",
     "QualityReport",
     "Suite",
     "SuiteError",
     "build_data_docs",
     "check_dataset",
     "dbt_checks",
+    "declared_suite",
     "dbt_dimension",
     "freshness_checks",
     "load_suite",

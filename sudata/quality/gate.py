@@ -1,9 +1,9 @@
 """The quality gate: every check of one built mart, combined into one QualityReport.
 
-    report = check_dataset(con, "main.enterprise_registry", "enterprise_registry",
-                           previous_row_count=..., drop_date="2024-06-30",
-                           upstream_fresh={"market_regulation.enterprise_registrations": True},
-                           quarantined_rows=3, dbt_results=[...])
+    report = check_dataset(con, GateTarget("main.enterprise_registry", "enterprise_registry"),
+                           GateEvidence(previous_row_count=..., drop_date="2024-06-30",
+                                        upstream_fresh={"market_regulation.enterprise_registrations": True},
+                                        quarantined_rows=3, dbt_results=[...]))
     if not report.passed: ...   # do not publish; report.to_dict() is what the catalog shows
 
 Sources of checks:
@@ -17,6 +17,7 @@ Sources of checks:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from datetime import time as dtime
 from pathlib import Path
@@ -157,105 +158,132 @@ def reference_now(drop_date: str | None) -> datetime:
     return now
 
 
-def check_dataset(
-    con,
-    relation: str,
-    dataset: str,
-    *,
-    previous_row_count: int | None,
-    drop_date: str | None,
-    upstream_fresh: dict[str, bool] | None,
-    quarantined_rows: int = 0,
-    dbt_results: list[dict] | None = None,
-    max_row_change: float = 0.5,
-    max_row_growth: float = 4.0,
-    suite: Suite | None = None,
-    suites_dir: Path | None = None,
-    primary_key: Sequence[str] | None = None,
-    sample_rows: int | None = DEFAULT_SAMPLE_ROWS,
-    validations_dir: Path | None = None,
-    now: datetime | None = None,
-) -> QualityReport:
-    """Run every check of ``dataset`` (built as ``relation`` in the DuckDB connection ``con``).
+@dataclass(frozen=True)
+class GateTarget:
+    """What is checked: the built mart and the rules it must meet."""
+    relation: str                              # schema.table in the DuckDB connection
+    dataset: str
+    suite: Suite | None = None                 # default: expectations/<dataset>.json (or suites_dir)
+    suites_dir: Path | None = None
+    primary_key: Sequence[str] | None = None   # default: the suite's meta.primary_key
 
-    ``suite`` (default: ``expectations/<dataset>.json``, or ``suites_dir``) gives the GE expectations and,
-    in its ``meta.primary_key``, the key checked exactly in SQL (``primary_key`` overrides it).
-    Tables over ``sample_rows`` rows are validated by GE on a repeatable sample (None: never sample).
-    ``validations_dir`` persists the GE result for ``build_data_docs``. ``now`` fixes "not in the future"
-    (default: ``reference_now(drop_date)``).
+
+@dataclass(frozen=True)
+class GateEvidence:
+    """What tonight's run knows about the dataset besides the table itself."""
+    previous_row_count: int | None = None      # of the published version; None: first publication
+    drop_date: str | None = None
+    upstream_fresh: Mapping[str, bool] | None = None
+    quarantined_rows: int = 0
+    dbt_results: Sequence[Mapping] = ()        # the mart's dbt tests (see dbt_checks)
+    now: datetime | None = None                # "not in the future"; default reference_now(drop_date)
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Thresholds: shrinking beyond max_row_change or growing beyond max_row_growth blocks; tables over
+    sample_rows rows are validated by GE on a repeatable sample (None: never sample)."""
+    max_row_change: float = 0.5
+    max_row_growth: float = 4.0
+    sample_rows: int | None = DEFAULT_SAMPLE_ROWS
+    validations_dir: Path | None = None        # persists the GE result for build_data_docs
+
+
+def key_tested_by_dbt(primary_key: Sequence[str], dbt_results: Iterable[Mapping]) -> bool:
+    """Whether the mart's dbt tests state the key's rules (not null, unique): the gate then counts them
+    once, as dbt's, instead of checking the key again in SQL."""
+    rules = {(r["rule"]["test"], tuple(r["rule"]["columns"])) for r in dbt_results if r.get("rule")}
+    pk = tuple(primary_key)
+    if not pk:
+        return False
+    unique = ("unique", pk) in rules if len(pk) == 1 else ("unique_combination_of_columns", pk) in rules
+    return unique and all(("not_null", (c,)) in rules for c in pk)
+
+
+def _suite_checks(con, target: GateTarget, suite: Suite | None, columns: Mapping[str, str], row_count: int,
+                  evidence: GateEvidence, policy: GatePolicy) -> tuple[list[CheckResult], dict | None]:
+    """The Great Expectations suite on a frame of the columns it names."""
+    if suite is None:
+        return [CheckResult("expectation_suite_present", "great_expectations", "conformity", False, True,
+                            None, f"no expectation suite expectations/{target.dataset}.json")], None
+    checks = []
+    wanted = suite.columns
+    missing = [c for c in wanted if c not in columns]
+    checks.append(CheckResult(
+        "suite_columns_present", "sql", "conformity", not missing, True,
+        {"missing_columns": missing}, "every column the suite names exists" if not missing
+        else f"column(s) {missing} named by the suite do not exist in {target.relation}"))
+    runnable = []
+    for e, name in zip(suite.expectations, suite.check_names()):
+        absent = [c for c in e.columns if c in missing]
+        if absent:
+            checks.append(CheckResult(name, "great_expectations", e.dimension, False, e.blocking, None,
+                                      f"not evaluated: column(s) {absent} missing"))
+        else:
+            runnable.append((e, name))
+    if not runnable:
+        return checks, None
+    from sudata.quality.ge_runner import run_suite, save_validation_result
+
+    frame = fetch_frame(con, target.relation, [c for c in wanted if c in columns], types=columns,
+                        table_rows=row_count, sample_rows=policy.sample_rows)
+    to_run = suite if len(runnable) == len(suite.expectations) else Suite(
+        name=suite.name, expectations=tuple(e for e, _ in runnable), meta=suite.meta, path=suite.path)
+    outcome = run_suite(to_run, frame.df, names=[n for _, n in runnable],
+                        now=evidence.now or reference_now(evidence.drop_date))
+    sample_note = (f" (validated on a repeatable sample of {frame.rows} of {frame.table_rows} rows)"
+                   if frame.sampled else "")
+    for o in outcome.outcomes:
+        checks.append(CheckResult(o.name, "great_expectations", o.dimension, o.success, o.blocking,
+                                  o.observed, o.detail + sample_note))
+    ge_result = outcome.result
+    ge_result.setdefault("meta", {})["sudata"] = {
+        "relation": target.relation, "sql": frame.sql, "sampled": frame.sampled,
+        "frame_rows": frame.rows, "table_rows": frame.table_rows, "drop_date": evidence.drop_date,
+    }
+    if policy.validations_dir is not None:
+        save_validation_result(ge_result, policy.validations_dir)
+    return checks, ge_result
+
+
+def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence(),
+                  policy: GatePolicy = GatePolicy()) -> QualityReport:
+    """Run every check of ``target.dataset`` (built as ``target.relation`` in the DuckDB connection ``con``).
+
+    Each rule counts once: the primary key is checked exactly in SQL unless the mart's dbt tests already
+    state it; a suite holds only what dbt tests cannot say (tests/test_quality.py keeps it so).
     """
     started = time.perf_counter()
     checked_at = _utcnow()
-    checks: list[CheckResult] = []
-
+    suite = target.suite
     if suite is None:
         try:
-            suite = load_suite(dataset, suites_dir)
+            suite = load_suite(target.dataset, target.suites_dir)
         except FileNotFoundError:
             suite = None
-    pk = list(primary_key) if primary_key is not None else (suite.primary_key if suite else [])
+    pk = list(target.primary_key) if target.primary_key is not None else (suite.primary_key if suite else [])
+    sql_pk = [] if key_tested_by_dbt(pk, evidence.dbt_results) else pk
 
-    columns = relation_columns(con, relation)
-    row_count, table_checks = sql_table_checks(con, relation, pk, previous_row_count=previous_row_count,
-                                               max_row_change=max_row_change, columns=columns,
-                                               max_row_growth=max_row_growth)
-    checks += table_checks
-
-    ge_result = None
-    if suite is None:
-        checks.append(CheckResult("expectation_suite_present", "great_expectations", "conformity", False, True,
-                                  None, f"no expectation suite expectations/{dataset}.json"))
-    else:
-        wanted = suite.columns
-        missing = [c for c in wanted if c not in columns]
-        checks.append(CheckResult(
-            "suite_columns_present", "sql", "conformity", not missing, True,
-            {"missing_columns": missing}, "every column the suite names exists" if not missing
-            else f"column(s) {missing} named by the suite do not exist in {relation}"))
-        names = suite.check_names()
-        runnable = []
-        for e, name in zip(suite.expectations, names):
-            absent = [c for c in e.columns if c in missing]
-            if absent:
-                checks.append(CheckResult(name, "great_expectations", e.dimension, False, e.blocking, None,
-                                          f"not evaluated: column(s) {absent} missing"))
-            else:
-                runnable.append((e, name))
-        if runnable:
-            from sudata.quality.ge_runner import run_suite, save_validation_result
-
-            frame = fetch_frame(con, relation, [c for c in wanted if c in columns], types=columns,
-                                table_rows=row_count, sample_rows=sample_rows)
-            to_run = suite if len(runnable) == len(suite.expectations) else Suite(
-                name=suite.name, expectations=tuple(e for e, _ in runnable), meta=suite.meta, path=suite.path)
-            outcome = run_suite(to_run, frame.df, names=[n for _, n in runnable], now=now or reference_now(drop_date))
-            sample_note = (f" (validated on a repeatable sample of {frame.rows} of {frame.table_rows} rows)"
-                           if frame.sampled else "")
-            for o in outcome.outcomes:
-                checks.append(CheckResult(o.name, "great_expectations", o.dimension, o.success, o.blocking,
-                                          o.observed, o.detail + sample_note))
-            ge_result = outcome.result
-            ge_result.setdefault("meta", {})["sudata"] = {
-                "relation": relation, "sql": frame.sql, "sampled": frame.sampled,
-                "frame_rows": frame.rows, "table_rows": frame.table_rows, "drop_date": drop_date,
-            }
-            if validations_dir is not None:
-                save_validation_result(ge_result, validations_dir)
-
-    checks += freshness_checks(upstream_fresh)
+    columns = relation_columns(con, target.relation)
+    row_count, checks = sql_table_checks(con, target.relation, sql_pk, previous_row_count=evidence.previous_row_count,
+                                         max_row_change=policy.max_row_change, columns=columns,
+                                         max_row_growth=policy.max_row_growth)
+    suite_checks, ge_result = _suite_checks(con, target, suite, columns, row_count, evidence, policy)
+    checks += suite_checks
+    checks += freshness_checks(evidence.upstream_fresh)
+    quarantined = evidence.quarantined_rows
     checks.append(CheckResult(
-        "no_quarantined_rows", "sql", "completeness", quarantined_rows == 0, False,
-        {"quarantined_rows": quarantined_rows},
-        "no row of the inputs was quarantined" if quarantined_rows == 0
-        else f"{quarantined_rows} input rows were quarantined at ingestion and are missing from the dataset"))
-    checks += dbt_checks(dbt_results or [])
+        "no_quarantined_rows", "sql", "completeness", quarantined == 0, False,
+        {"quarantined_rows": quarantined},
+        "no row of the inputs was quarantined" if quarantined == 0
+        else f"{quarantined} input rows were quarantined at ingestion and are missing from the dataset"))
+    checks += dbt_checks(evidence.dbt_results)
 
-    report = QualityReport(
-        dataset=dataset, checked_at=checked_at, drop_date=drop_date, row_count=row_count,
-        previous_row_count=previous_row_count, quarantined_rows=quarantined_rows, checks=checks,
+    return QualityReport(
+        dataset=target.dataset, checked_at=checked_at, drop_date=evidence.drop_date, row_count=row_count,
+        previous_row_count=evidence.previous_row_count, quarantined_rows=quarantined, checks=checks,
         ge_result=ge_result, elapsed_seconds=round(time.perf_counter() - started, 3),
     )
-    return report
 
 
-__all__ = ["check_dataset", "dbt_checks", "dbt_dimension", "freshness_checks", "sql_table_checks", "DIMENSIONS"]
+__all__ = ["GateEvidence", "GatePolicy", "GateTarget", "check_dataset", "key_tested_by_dbt", "dbt_checks", "dbt_dimension", "freshness_checks", "sql_table_checks", "DIMENSIONS"]

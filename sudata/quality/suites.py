@@ -249,3 +249,47 @@ def validate_suite(suite: Suite, columns: Iterable[str] | None = None) -> list[s
                 if col not in available:
                     errors.append(f"{at}: column {col!r} does not exist")
     return errors
+
+
+# The masked and pseudonymised forms a published personal column may hold (expectations/README.md).
+MASKED_FORMS = {
+    "person_name": r"^(?:[^*]\*+|\*)$",
+    "phone": r"^(?:[0-9]{3}\*{4}[0-9]{4}|0[0-9]{2,3}-\*{6,8}|\*{7,8})$",
+    "id_number": r"^[0-9a-f]{64}$",
+}
+
+# Share of rows a published location or coordinate is expected to hold (non-blocking): an address that
+# names no street, a stop without a surveyed position, is data to improve, not a reason to withhold.
+DECLARED_COMPLETENESS = {"street_code": 0.8, "district_code": 0.95, "longitude": 0.95, "latitude": 0.95}
+
+
+def declared_suite(source) -> Suite:
+    """The suite of a dataset declared in the registry (a source published as it is): only what its dbt
+    tests cannot say — the share of rows that carry a location or coordinates. Its rules (required,
+    unique, value sets, identifiers, codes, bounds) are dbt tests generated from the same declaration.
+    Masked and pseudonymised personal columns must hold only their masked form (blocking)."""
+    from sudata.dbt_codegen import masking_method
+    from sudata.registry import published_columns
+
+    meta = source.publish
+    columns = published_columns(source, meta)
+    types = {c.staged_name: c.type for c in source.columns}
+    expectations = []
+    for column in columns:
+        kind = types.get(column) if types.get(column) in ("longitude", "latitude") else column
+        mostly = DECLARED_COMPLETENESS.get(kind)
+        if mostly is None or (column in ("street_code", "district_code") and not (source.located or source.of_type("division_code"))):
+            continue
+        expectations.append(Expectation("expect_column_values_to_not_be_null", {"column": column, "mostly": mostly},
+                                        {"dimension": "completeness", "blocking": False}))
+    for c in source.columns:
+        method = masking_method(meta.open_type, c.pii, c.grade)
+        if c.staged_name in columns and method != "none":
+            form = "id_number" if method == "pseudonymise" else c.pii
+            expectations.append(Expectation("expect_column_values_to_match_regex",
+                                            {"column": c.staged_name, "regex": MASKED_FORMS[form]},
+                                            {"dimension": "conformity", "blocking": True}))
+    return Suite(name=meta.name, expectations=tuple(expectations),
+                 meta={"primary_key": list(meta.primary_key), "open_type": meta.open_type,
+                       "declared_in": f"registry/{source.origin}"},
+                 notes=f"Declared in registry/{source.origin}: its column rules are the dbt tests of the mart.")

@@ -1,0 +1,83 @@
+{#
+    quarantined_rows(): every delivered row of every declared source that is kept out of the published
+    datasets, with the reason — the model int_quarantined_rows, derived from the declarations:
+
+      a staged reject_reason  missing_required:<column>, invalid_uscc, invalid_id_number:<column>,
+                              invalid_date:<column>, invalid_timestamp:<column>,
+                              unknown_division_code:<column>, outdated_division_code:<column>
+      no street               the delivered street code is unknown or retired and the address (if any)
+                              names no street either (street_code_reject_reason)
+      a missing reference     unknown_reference:<column>: the record it names is not in the source it
+                              references (after that source's own quarantine)
+
+    One row per rejected delivered row, so the quality report can count quarantined rows per source and
+    drop date (source = registry source id; primary_key as delivered, components joined with '|').
+#}
+{% macro quarantined_rows() -%}
+{%- set sources = sudata.declarations()['sources'] -%}
+with
+{% for source_id, s in sources.items() %}
+{%- set address_match = 'addresses_' ~ source_id if s.get('street') and s.get('address') else none %}
+{%- set street_reason = sudata.street_code_reject_reason('staged', address_match) %}
+{%- if address_match %}
+{{ sudata.address_street_ctes(ref('stg_' ~ source_id), s['address'], name=address_match) }},
+{% endif %}
+rejected_{{ source_id }} as (
+
+    select
+        cast('{{ source_id }}' as {{ dbt.type_string() }}) as source,
+        {{ sudata.key_text(sudata.qualified('staged', s['delivered_key'])) }} as primary_key,
+        {%- if s.get('street') %}
+        coalesce(staged.reject_reason, {{ street_reason }}) as reason,
+        {%- else %}
+        staged.reject_reason as reason,
+        {%- endif %}
+        staged._source_file,
+        staged._row_number,
+        staged._drop_date
+    from {{ ref('stg_' ~ source_id) }} as staged
+    {%- if address_match %}
+    left join {{ address_match }}
+        on staged.{{ s['address'] }} = {{ address_match }}.address
+    {%- endif %}
+    where staged.reject_reason is not null
+    {%- if s.get('street') %}
+        or {{ street_reason }} is not null
+    {%- endif %}
+
+),
+{% for column, target in s['references'].items() %}
+unreferenced_{{ source_id }}__{{ column }} as (
+
+    select
+        cast('{{ source_id }}' as {{ dbt.type_string() }}) as source,
+        {{ sudata.key_text(sudata.qualified('staged', s['delivered_key'])) }} as primary_key,
+        cast('unknown_reference:{{ column }}' as {{ dbt.type_string() }}) as reason,
+        staged._source_file,
+        staged._row_number,
+        staged._drop_date
+    from {{ ref('stg_' ~ source_id) }} as staged
+    left join {{ ref('int_' ~ target['source'] ~ '__deduped') }} as known
+        on staged.{{ column }} = known.{{ target['column'] }}
+    where staged.reject_reason is null
+        and known.{{ target['column'] }} is null
+
+),
+{% endfor %}
+{%- endfor %}
+
+unioned as (
+
+    {% for source_id, s in sources.items() %}
+    select * from rejected_{{ source_id }}
+    {%- for column in s['references'] %}
+    union all
+    select * from unreferenced_{{ source_id }}__{{ column }}
+    {%- endfor %}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+)
+
+select * from unioned
+{%- endmacro %}

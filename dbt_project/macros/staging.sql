@@ -1,0 +1,222 @@
+{#
+    The standard staging of a declared source (registry/*.yml, read through sudata.declarations()):
+
+        source   the raw partitions landed since the last run (new_drops_only)
+        cleaned  every delivered column cleaned as text by its declared type (clean_as)
+        typed    every column typed and validated by its declared type (typed_as), the street or division
+                 code checked against the seeds, and reject_reason: the first missing required value,
+                 invalid identifier, unreadable required date or unknown division code, in declared order
+
+    A source's own rules are SQL expressions over `cleaned`, passed by its hand-written stg_<id>.sql:
+
+        {% set route_count %} ... {% endset %}
+        {{ sudata.standard_staging('bus_stops', rules={'route_count': route_count}) }}
+
+    A rule named like a declared column replaces the standard typed value; the others are the source's
+    computed columns (declared under `rules:` in the registry). typed_value('<source>', '<column>') gives
+    a rule the standard typed value of another column.
+#}
+{% macro standard_staging(source_id, rules={}) -%}
+{%- set s = sudata.declarations()['sources'][source_id] -%}
+{%- set declared = s['columns'] | map(attribute='staged') | list + s['rules'] | map(attribute='staged') | list -%}
+{%- for name in rules if name not in declared -%}
+    {{ exceptions.raise_compiler_error("stg_" ~ source_id ~ ": rule '" ~ name ~ "' is neither a column nor a rule declared for the source in the registry") }}
+{%- endfor -%}
+{%- for r in s['rules'] if r['staged'] not in rules -%}
+    {{ exceptions.raise_compiler_error("stg_" ~ source_id ~ ": the registry declares rule '" ~ r['staged'] ~ "' but the model passes no SQL for it") }}
+{%- endfor -%}
+with
+
+source as (
+
+    select * from {{ source('raw', source_id) }}
+    {{ sudata.new_drops_only() }}
+
+),
+{%- if s.get('street') or s.get('division') %}
+
+streets as (
+
+    select * from {{ ref('suzhou_streets') }}
+
+),
+
+retired as (
+
+    select * from {{ ref('suzhou_division_changes') }}
+
+),
+{%- endif %}
+{%- if s.get('division') %}
+
+districts as (
+
+    select distinct district_code from streets
+
+),
+{%- endif %}
+
+cleaned as (
+
+    select
+        {%- for c in s['columns'] %}
+        {{ sudata.clean_as(c) }} as {{ c['name'] }},
+        {%- endfor %}
+
+        _source_file,
+        _drop_date,
+        _loaded_at,
+        _row_number
+
+    from source
+    {{ sudata.optimisation_fence() }}
+
+),
+
+typed as (
+
+    select
+        {%- for c in s['columns'] %}
+        {%- if c['staged'] in rules %}
+        {# the source's own rule #}
+        ({{ rules[c['staged']] }}) as {{ c['staged'] }},
+        {%- elif c['type'] == 'street_code' %}
+        {{ sudata.street_code_columns('cleaned.' ~ c['name']) }},
+        {%- elif c['type'] == 'division_code' %}
+        {{ sudata.division_code_columns('cleaned.' ~ c['name']) }},
+        {%- else %}
+        {{ sudata.typed_as(c, s) }} as {{ c['staged'] }},
+        {%- endif %}
+        {%- endfor %}
+        {%- for r in s['rules'] %}
+        {# the source's own rule #}
+        ({{ rules[r['staged']] }}) as {{ r['staged'] }},
+        {%- endfor %}
+
+        {{ sudata.reject_reason(s) }} as reject_reason,
+
+        cleaned._source_file,
+        cleaned._drop_date,
+        cleaned._loaded_at,
+        cleaned._row_number
+
+    from cleaned
+    {%- if s.get('street') %}
+    {{ sudata.street_code_joins('cleaned.' ~ sudata.raw_name(s, s['street'])) }}
+    {%- endif %}
+    {%- if s.get('division') %}
+    {{ sudata.division_code_joins('cleaned.' ~ sudata.raw_name(s, s['division'])) }}
+    {%- endif %}
+
+)
+
+select * from typed
+{%- endmacro %}
+
+
+{# The raw (landed) name of a staged column. #}
+{% macro raw_name(s, staged) -%}
+    {%- for c in s['columns'] if c['staged'] == staged -%}{{ return(c['name']) }}{%- endfor -%}
+    {{ exceptions.raise_compiler_error(s['id'] ~ ": no declared column " ~ staged) }}
+{%- endmacro %}
+
+
+{# A delivered value cleaned as text, by its declared type. #}
+{% macro clean_as(c) -%}
+    {%- set t = c['type'] -%}
+    {%- if t == 'code' -%}
+        {{ sudata.clean_code(c['name'], keep_hyphens=not c.get('compact', false)) }}
+    {%- elif t in ('uscc', 'id_number', 'street_code', 'division_code') -%}
+        {{ sudata.clean_code(c['name']) }}
+    {%- elif t == 'name' -%}
+        {{ sudata.clean_name(c['name']) }}
+    {%- elif t in ('integer', 'decimal', 'longitude', 'latitude') -%}
+        {{ sudata.clean_number(c['name']) }}
+    {%- else -%}
+        {{ sudata.clean_text(c['name']) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# The typed value of a cleaned column (alias `cleaned`), by its declared type and bounds. #}
+{% macro typed_as(c, s) -%}
+    {%- set t = c['type'] -%}
+    {%- set col = 'cleaned.' ~ c['name'] -%}
+    {%- if t == 'date' -%}
+        {{ sudata.parse_date_multi(col) }}
+    {%- elif t == 'datetime' -%}
+        {{ sudata.parse_timestamp_multi(col) }}
+    {%- elif t == 'phone' -%}
+        {{ sudata.clean_phone(col) }}
+    {%- elif t == 'integer' -%}
+        {{ sudata.bounded(sudata.parse_integer(col), c) }}
+    {%- elif t == 'decimal' -%}
+        {{ sudata.bounded(sudata.parse_decimal(col, c.get('precision', 18), c.get('scale', 4)), c) }}
+    {%- elif t in ('longitude', 'latitude') -%}
+        {%- set lon = sudata.parse_decimal('cleaned.' ~ s['longitude'], c.get('precision', 10), c.get('scale', 6)) -%}
+        {%- set lat = sudata.parse_decimal('cleaned.' ~ s['latitude'], c.get('precision', 10), c.get('scale', 6)) -%}
+        {{ sudata.coordinate(lon, lat, t) }}
+    {%- elif t == 'enum' -%}
+        {%- set spelled = 'upper(replace(' ~ col ~ ", ' ', ''))" -%}
+        (case
+            {%- for canonical, spellings in c['values'].items() %}
+            when {{ spelled }} in ({% for v in spellings %}{{ sudata.sql_literal(v | upper) }}{% if not loop.last %}, {% endif %}{% endfor %}) then {{ sudata.sql_literal(canonical) }}
+            {%- endfor %}
+        end)
+    {%- else -%}
+        {{ col }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# A number outside its declared bounds is not a measurement (an instrument fault, a typing error): null. #}
+{% macro bounded(expr, c) -%}
+    {%- if c.get('min') is not none and c.get('max') is not none -%}
+        (case when {{ expr }} between {{ c['min'] }} and {{ c['max'] }} then {{ expr }} end)
+    {%- elif c.get('min') is not none -%}
+        (case when {{ expr }} >= {{ c['min'] }} then {{ expr }} end)
+    {%- elif c.get('max') is not none -%}
+        (case when {{ expr }} <= {{ c['max'] }} then {{ expr }} end)
+    {%- else -%}
+        {{ expr }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# For a source's rules: the standard typed value of one of its declared columns. #}
+{% macro typed_value(source_id, staged) -%}
+    {%- set s = sudata.declarations()['sources'][source_id] -%}
+    {%- for c in s['columns'] if c['staged'] == staged -%}{{ return(sudata.typed_as(c, s)) }}{%- endfor -%}
+    {{ exceptions.raise_compiler_error(source_id ~ ": no declared column " ~ staged) }}
+{%- endmacro %}
+
+
+{#
+    Why a delivered row cannot be used (null when it can): the first missing required value, then per
+    column in declared order an invalid USCC or ID number, an unreadable required date or timestamp,
+    a division code that is unknown or retired without successor. A street code is judged later, in the
+    intermediate layer, where the address can stand in for it.
+#}
+{% macro reject_reason(s) -%}
+    (case
+        {%- for c in s['columns'] if c.get('required') %}
+        when cleaned.{{ c['name'] }} is null then 'missing_required:{{ c['name'] }}'
+        {%- endfor %}
+        {%- for c in s['columns'] %}
+        {%- set col = 'cleaned.' ~ c['name'] %}
+        {%- if c['type'] == 'uscc' %}
+        when not {{ sudata.is_valid_uscc(col) }} then 'invalid_uscc'
+        {%- elif c['type'] == 'id_number' %}
+        when not {{ sudata.is_valid_id_number(col) }} then 'invalid_id_number:{{ c['name'] }}'
+        {%- elif c['type'] == 'date' and c.get('required') %}
+        when {{ sudata.parse_date_multi(col) }} is null then 'invalid_date:{{ c['name'] }}'
+        {%- elif c['type'] == 'datetime' and c.get('required') %}
+        when {{ sudata.parse_timestamp_multi(col) }} is null then 'invalid_timestamp:{{ c['name'] }}'
+        {%- elif c['type'] == 'division_code' %}
+        {%- set placeable = col ~ " is null or " ~ col ~ " = '" ~ var('city_division_code') ~ "' or districts.district_code is not null or successors.district_code is not null" %}
+        when not ({{ placeable }}) and retired.code is not null then 'outdated_division_code:{{ c['name'] }}'
+        when not ({{ placeable }}) then 'unknown_division_code:{{ c['name'] }}'
+        {%- endif %}
+        {%- endfor %}
+    end)
+{%- endmacro %}
