@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(SUDATA_HOME)/dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup run test ui serve bench browser clean
+.PHONY: setup run test lint-sql ui serve bench browser clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,12 @@ run: setup
 	$(BIN)/sudata run
 	$(BIN)/sudata status
 
-test: setup browser
+# The hand-written models, as dbt compiles them (the generated ones are one-line calls of the same macros).
+lint-sql: setup
+	$(BIN)/python -m sudata.dbt_codegen >/dev/null
+	cd dbt_project && ../$(BIN)/sqlfluff lint models/marts models/intermediate/*.sql models/staging/*.sql
+
+test: setup browser lint-sql
 	$(BIN)/python -m pytest -q
 
 ui: setup

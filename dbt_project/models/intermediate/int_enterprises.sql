@@ -8,6 +8,13 @@
 
 with
 
+{# the county-level units: where an enterprise is registered when no address places it (USCC characters 3-8) #}
+districts as (
+
+    select distinct district_code from {{ ref('suzhou_streets') }}
+
+),
+
 registrations as (
 
     select * from {{ ref('int_enterprise_registrations__deduped') }}
@@ -79,7 +86,10 @@ latest_record_name as (
     from (
         select
             named_in_records.*,
-            row_number() over (partition by uscc order by decision_date desc, record_number desc) as recency
+            row_number() over (
+                partition by named_in_records.uscc
+                order by named_in_records.decision_date desc, named_in_records.record_number desc
+            ) as recency
         from named_in_records
     ) as ranked
     where recency = 1
@@ -137,7 +147,7 @@ final as (
         on all_enterprises.uscc = penalties.uscc
     left join latest_record_name
         on all_enterprises.uscc = latest_record_name.uscc
-    left join (select distinct district_code from {{ ref('suzhou_streets') }}) as districts
+    left join districts
         on substr(all_enterprises.uscc, 3, 6) = districts.district_code
 
 )

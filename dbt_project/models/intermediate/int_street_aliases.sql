@@ -47,7 +47,8 @@ aliases as (
     {# the part in parentheses when it is a name of its own (东渚街道), not a bare 镇 / 街道 #}
     select street_code, district_code, substr(street_name, open_at + 1, close_at - open_at - 1) as alias
     from split_names
-    where open_at > 1
+    where
+        open_at > 1
         and close_at > open_at + 1
         and substr(street_name, open_at + 1, close_at - open_at - 1) not in ('镇', '街道')
 
@@ -71,8 +72,9 @@ flagged as (
         count(other.alias) > 0 as needs_district
     from usable
     left join usable as other
-        on other.street_code <> usable.street_code
-        and {{ dbt.position('usable.alias', 'other.alias') }} > 0
+        on
+            other.street_code <> usable.street_code
+            and {{ dbt.position('usable.alias', 'other.alias') }} > 0
     group by usable.street_code, usable.district_code, usable.alias
 
 )

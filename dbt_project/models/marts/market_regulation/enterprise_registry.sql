@@ -29,7 +29,8 @@ final as (
         registrations.uscc,
         registrations.enterprise_name,
         registrations.enterprise_type,
-        {{ sudata.govern('registrations.legal_representative', 'person_name', output_column='legal_representative') }} as legal_representative,
+        {{ sudata.govern('registrations.legal_representative', 'person_name', output_column='legal_representative') }}
+            as legal_representative,
         registrations.registered_capital_10k_cny,
         registrations.established_date,
         registrations.status,
