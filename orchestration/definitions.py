@@ -15,10 +15,11 @@ from sudata.datasets import load_datasets, model_relation
 
 datasets = load_datasets(dbt_project.manifest_path)
 quarantine_model = model_relation(dbt_project.manifest_path, "int_quarantined_rows")
+unusable_model = model_relation(dbt_project.manifest_path, "int_unusable_values")
 
 defs = dg.Definitions(
     assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets)],
-    asset_checks=build_quality_checks(datasets, quarantine_model),
+    asset_checks=build_quality_checks(datasets, quarantine_model, unusable_model),
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure],

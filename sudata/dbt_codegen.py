@@ -55,7 +55,7 @@ def _column_literal(c: Column) -> dict:
     """What the macros read of a column (unset options left out: the macros default them)."""
     full = {"name": c.name, "staged": c.staged_name, "type": c.type, "required": c.required, "pii": c.pii,
             "values": c.values, "min": c.min, "max": c.max, "precision": c.precision, "scale": c.scale,
-            "compact": c.compact}
+            "compact": c.compact, "not_future": c.not_future, "none_values": list(c.none_values) or None}
     return {k: v for k, v in full.items() if v not in (None, False)}
 
 

@@ -27,7 +27,7 @@ FORMATS = {"csv", "json", "xlsx"}
 LOCATION_COLUMNS = ("street_code", "district_code")  # what staging/intermediate add for a located source
 
 _COLUMN_KEYS = {"name", "header", "type", "grade", "required", "pii", "title", "description", "values",
-                "min", "max", "precision", "scale", "compact", "as", "references"}
+                "min", "max", "precision", "scale", "compact", "as", "references", "not_future", "none_values"}
 _SOURCE_KEYS = {"id", "title", "title_en", "files", "format", "encoding", "primary_key", "columns", "publish",
                 "rules"}
 
@@ -54,6 +54,8 @@ class Column:
     compact: bool = False          # code: hyphens removed as well as spaces
     staged_as: str | None = None   # the column's name from staging on (e.g. a unit suffix)
     references: str | None = None  # code: the source whose primary key this value must name
+    not_future: bool = False       # date: a value after its drop's day quarantines the row
+    none_values: tuple[str, ...] = ()  # delivered spellings that mean "no value" (长期 for an end date)
 
     @property
     def staged_name(self) -> str:
@@ -166,6 +168,8 @@ def _parse_column(c: dict, origin: str, source_id: str) -> Column:
             raise RegistryError(f"{at(bound)}: only numeric columns ({sorted(NUMERIC_TYPES)}) have {bound}")
     if c.get("compact") and type_ != "code":
         raise RegistryError(f"{at('compact')}: only a code column is compacted")
+    if c.get("not_future") and type_ not in ("date", "datetime"):
+        raise RegistryError(f"{at('not_future')}: only a date or datetime column can be checked against its drop")
     if c.get("references") and type_ != "code":
         raise RegistryError(f"{at('references')}: only a code column references another source")
     staged_as = c.get("as")
@@ -177,6 +181,8 @@ def _parse_column(c: dict, origin: str, source_id: str) -> Column:
         description=str(c.get("description") or ""), values=values,
         min=c.get("min"), max=c.get("max"), precision=c.get("precision"), scale=c.get("scale"),
         compact=bool(c.get("compact", False)), staged_as=staged_as, references=c.get("references"),
+        not_future=bool(c.get("not_future", False)),
+        none_values=tuple(str(v) for v in c.get("none_values") or ()),
     )
 
 

@@ -81,3 +81,56 @@ unioned as (
 
 select * from unioned
 {%- endmacro %}
+
+
+{#
+    unusable_value_counts(): per source, drop date and column, how many delivered values staging had to set to
+    null (text in a number or date column, a number outside its bounds, an unreadable phone): the model
+    int_unusable_values, read by the quality gate (a non-blocking accuracy check) so that nothing is lost
+    silently. One scan of each staging table; only columns that can lose a value are counted.
+#}
+{% macro unusable_value_counts() -%}
+{%- set sources = sudata.declarations()['sources'] -%}
+{%- set counted = {} -%}
+{%- for source_id, s in sources.items() -%}
+    {%- set columns = [] -%}
+    {%- for c in s['columns'] if c['type'] in ('integer', 'decimal', 'date', 'datetime', 'phone', 'longitude', 'latitude', 'enum') -%}
+        {%- do columns.append(c['staged']) -%}
+    {%- endfor -%}
+    {%- if columns -%}{%- do counted.update({source_id: columns}) -%}{%- endif -%}
+{%- endfor -%}
+with
+{% for source_id, columns in counted.items() %}
+counts_{{ source_id }} as (
+
+    select
+        _drop_date,
+        {%- for column in columns %}
+        sum(case when {{ dbt.position("'," ~ column ~ ",'", 'unusable_values') }} > 0 then 1 else 0 end) as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('stg_' ~ source_id) }}
+    where unusable_values is not null
+    group by _drop_date
+
+),
+{% endfor %}
+unpivoted as (
+
+    {%- for source_id, columns in counted.items() %}
+    {%- set outer = loop %}
+    {%- for column in columns %}
+    select
+        cast('{{ source_id }}' as {{ dbt.type_string() }}) as source,
+        _drop_date,
+        cast('{{ column }}' as {{ dbt.type_string() }}) as column_name,
+        {{ column }} as unusable_values
+    from counts_{{ source_id }}
+    where {{ column }} > 0
+    {% if not (outer.last and loop.last) %}union all{% endif %}
+    {%- endfor %}
+    {%- endfor %}
+
+)
+
+select * from unpivoted
+{%- endmacro %}

@@ -7,6 +7,10 @@
                  code checked against the seeds, and reject_reason: the first missing required value,
                  invalid identifier, unreadable required date or unknown division code, in declared order
 
+    unusable_values lists (',aqi,pm25_ug_m3,') the columns whose delivered value could not be used — text in a
+    number or date column, a number outside its bounds, a phone that is no phone — so that what staging
+    sets to null is counted and reported (int_unusable_values), never lost silently.
+
     A source's own rules are SQL expressions over `cleaned`, passed by its hand-written stg_<id>.sql:
 
         {% set route_count %} ... {% endset %}
@@ -93,6 +97,7 @@ typed as (
         ({{ rules[r['staged']] }}) as {{ r['staged'] }},
         {%- endfor %}
 
+        {{ sudata.unusable_values(s, rules) }} as unusable_values,
         {{ sudata.reject_reason(s) }} as reject_reason,
 
         cleaned._source_file,
@@ -212,11 +217,45 @@ select * from typed
         when {{ sudata.parse_date_multi(col) }} is null then 'invalid_date:{{ c['name'] }}'
         {%- elif c['type'] == 'datetime' and c.get('required') %}
         when {{ sudata.parse_timestamp_multi(col) }} is null then 'invalid_timestamp:{{ c['name'] }}'
-        {%- elif c['type'] == 'division_code' %}
+        {%- endif %}
+        {%- if c['type'] in ('date', 'datetime') and c.get('not_future') %}
+        when {{ sudata.after_drop_day(sudata.typed_as(c, s)) }} then 'future_date:{{ c['name'] }}'
+        {%- endif %}
+        {%- if c['type'] == 'division_code' %}
         {%- set placeable = col ~ " is null or " ~ col ~ " = '" ~ var('city_division_code') ~ "' or districts.district_code is not null or successors.district_code is not null" %}
         when not ({{ placeable }}) and retired.code is not null then 'outdated_division_code:{{ c['name'] }}'
         when not ({{ placeable }}) then 'unknown_division_code:{{ c['name'] }}'
         {%- endif %}
         {%- endfor %}
     end)
+{%- endmacro %}
+
+
+{#
+    The columns of a staged row whose delivered value was set to null: ',col,col,' or null. Only for the
+    types whose typed value can be null while the delivered text is not.
+#}
+{% macro unusable_values(s, rules) -%}
+    {%- set parts = ["','"] -%}
+    {%- for c in s['columns'] if c['type'] in ('integer', 'decimal', 'date', 'datetime', 'phone', 'longitude', 'latitude', 'enum') -%}
+        {%- set typed = rules[c['staged']] if c['staged'] in rules else sudata.typed_as(c, s) -%}
+        {%- set meant_none = [] -%}
+        {%- for v in c.get('none_values', []) %}{% do meant_none.append(sudata.sql_literal(v)) %}{% endfor -%}
+        {%- set delivered = "cleaned." ~ c['name'] ~ " is not null" ~ ((" and cleaned." ~ c['name'] ~ " not in (" ~ meant_none | join(", ") ~ ")") if meant_none else "") -%}
+        {%- do parts.append("case when " ~ delivered ~ " and (" ~ typed ~ ") is null then '" ~ c['staged'] ~ ",' else '' end") -%}
+    {%- endfor -%}
+    {%- if parts | length == 1 -%}
+    cast(null as {{ dbt.type_string() }})
+    {%- else -%}
+    nullif({{ dbt.concat(parts) }}, ',')
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    not_future columns: a date later than the end of its drop's day cannot be a fact yet (a typing error,
+    a clock set wrong). The row is quarantined with future_date:<column>, the dataset publishes without it.
+#}
+{% macro after_drop_day(expr) -%}
+    {{ expr }} >= {{ dbt.dateadd('day', 1, 'cast(cleaned._drop_date as ' ~ dbt.type_timestamp() ~ ')') }}
 {%- endmacro %}

@@ -49,6 +49,19 @@ def quarantined_rows(con, paths, spec: DatasetSpec, drop_date: str | None, quara
     return int(total)
 
 
+def unusable_values(con, spec: DatasetSpec, drop_date: str | None, relation: str | None) -> dict[str, int]:
+    """Values of tonight's upstream drops that staging set to null, per "<source>.<column>"."""
+    if not drop_date or not spec.upstream_sources or not relation:
+        return {}
+    marks = ",".join("?" for _ in spec.upstream_sources)
+    rows = con.execute(
+        f"select source, column_name, sum(unusable_values) from {relation} where source in ({marks})"
+        " and _drop_date = cast(? as date) group by source, column_name",
+        [*spec.upstream_sources, drop_date],
+    ).fetchall()
+    return {f"{source}.{column}": int(n) for source, column, n in rows}
+
+
 def _declared_suite(spec: DatasetSpec):
     """A dataset declared in the registry has no suite file: its suite comes from the declaration."""
     return declared_suite(load_registry()[spec.declared_source]) if spec.declared_source else None
@@ -58,7 +71,8 @@ def _score(value) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.AssetChecksDefinition:
+def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
+                 unusable_relation: str | None) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=mart_key(spec.name),
         name=GATE,
@@ -82,6 +96,7 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
                     drop_date=drop_date,
                     upstream_fresh=upstream_freshness(paths, spec, drop_date),
                     quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
+                    unusable_values=unusable_values(con, spec, drop_date, unusable_relation),
                     dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
                 ),
                 GatePolicy(validations_dir=paths.data_docs / "validations"),
@@ -95,9 +110,10 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
             passed=report.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
+                # no previous version: the entry is left out rather than plotted as a sentinel
+                **({"previous_row_count": result["previous_row_count"]} if result["previous_row_count"] is not None else {}),
                 "score": result["score"] if result["score"] is not None else 0.0,
                 "row_count": result["row_count"],
-                "previous_row_count": result["previous_row_count"] if result["previous_row_count"] is not None else -1,
                 "quarantined_rows": result["quarantined_rows"],
                 "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
                 "dimensions": dg.MetadataValue.md(
@@ -110,5 +126,6 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None) -> dg.Asset
     return _gate
 
 
-def build_quality_checks(specs: dict[str, DatasetSpec], quarantine_relation: str | None) -> list:
-    return [_build_check(s, quarantine_relation) for s in specs.values()]
+def build_quality_checks(specs: dict[str, DatasetSpec], quarantine_relation: str | None,
+                         unusable_relation: str | None = None) -> list:
+    return [_build_check(s, quarantine_relation, unusable_relation) for s in specs.values()]

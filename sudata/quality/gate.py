@@ -175,6 +175,7 @@ class GateEvidence:
     drop_date: str | None = None
     upstream_fresh: Mapping[str, bool] | None = None
     quarantined_rows: int = 0
+    unusable_values: Mapping[str, int] | None = None   # "<source>.<column>" → values staging set to null
     dbt_results: Sequence[Mapping] = ()        # the mart's dbt tests (see dbt_checks)
     now: datetime | None = None                # "not in the future"; default reference_now(drop_date)
 
@@ -246,6 +247,18 @@ def _suite_checks(con, target: GateTarget, suite: Suite | None, columns: Mapping
     return checks, ge_result
 
 
+def unusable_values_check(unusable: Mapping[str, int]) -> CheckResult:
+    """Delivered values that staging could not use and set to null (text in a number or date column, a
+    number outside its bounds): reported, not blocking — the rest of the row is good."""
+    total = sum(unusable.values())
+    worst = sorted(unusable.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return CheckResult(
+        "no_unusable_values", "sql", "accuracy", total == 0, False, {"unusable_values": dict(worst), "total": total},
+        "every delivered value of tonight's drops could be used" if total == 0 else
+        f"{total} delivered values could not be read or were out of range and are published as null: "
+        + ", ".join(f"{k} {v}" for k, v in worst))
+
+
 def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence(),
                   policy: GatePolicy = GatePolicy()) -> QualityReport:
     """Run every check of ``target.dataset`` (built as ``target.relation`` in the DuckDB connection ``con``).
@@ -277,6 +290,7 @@ def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence
         {"quarantined_rows": quarantined},
         "no row of the inputs was quarantined" if quarantined == 0
         else f"{quarantined} input rows were quarantined at ingestion and are missing from the dataset"))
+    checks.append(unusable_values_check(evidence.unusable_values or {}))
     checks += dbt_checks(evidence.dbt_results)
 
     return QualityReport(

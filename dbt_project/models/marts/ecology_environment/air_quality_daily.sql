@@ -2,6 +2,10 @@
     Daily figures per monitoring station from the hourly readings: means of the hourly concentrations
     (rounded half up), the highest hourly AQI and the number of valid hours. A per-day aggregate, so
     that it can become incremental on _drop_date without reading the whole history.
+
+    Validity (HJ 663-2013, 环境空气质量评价技术规范): a daily value needs at least var('min_valid_hours')
+    (20) valid hourly values of that pollutant, else it is null; a station-day without any valid hour is
+    not published at all (a row of null means would read as a measurement).
 #}
 
 with
@@ -28,10 +32,40 @@ daily as (
         cast(max(o3_ug_m3) as decimal(10, 1)) as o3_max_hourly_ug_m3,
         {{ sudata.avg_rounded('no2_ug_m3', 1) }} as no2_mean_ug_m3,
         {{ sudata.avg_rounded('so2_ug_m3', 1) }} as so2_mean_ug_m3,
-        {{ sudata.avg_rounded('co_mg_m3', 2) }} as co_mean_mg_m3
+        {{ sudata.avg_rounded('co_mg_m3', 2) }} as co_mean_mg_m3,
+        count(pm25_ug_m3) as pm25_hours,
+        count(pm10_ug_m3) as pm10_hours,
+        count(o3_ug_m3) as o3_hours,
+        count(no2_ug_m3) as no2_hours,
+        count(so2_ug_m3) as so2_hours,
+        count(co_mg_m3) as co_hours
     from hourly
     group by station_code, observation_date
 
+),
+
+{%- set min_hours = var('min_valid_hours') %}
+
+valid as (
+
+    select
+        station_code,
+        observation_date,
+        station_name,
+        district_code,
+        hours_reported,
+        hours_with_aqi,
+        case when hours_with_aqi >= {{ min_hours }} then aqi_mean end as aqi_mean,
+        aqi_max,
+        case when pm25_hours >= {{ min_hours }} then pm25_mean_ug_m3 end as pm25_mean_ug_m3,
+        case when pm10_hours >= {{ min_hours }} then pm10_mean_ug_m3 end as pm10_mean_ug_m3,
+        case when o3_hours >= {{ min_hours }} then o3_max_hourly_ug_m3 end as o3_max_hourly_ug_m3,
+        case when no2_hours >= {{ min_hours }} then no2_mean_ug_m3 end as no2_mean_ug_m3,
+        case when so2_hours >= {{ min_hours }} then so2_mean_ug_m3 end as so2_mean_ug_m3,
+        case when co_hours >= {{ min_hours }} then co_mean_mg_m3 end as co_mean_mg_m3
+    from daily
+    where hours_with_aqi + pm25_hours + pm10_hours + o3_hours + no2_hours + so2_hours + co_hours > 0
+
 )
 
-select * from daily
+select * from valid

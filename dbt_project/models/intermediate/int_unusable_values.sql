@@ -1,0 +1,1 @@
+{{ sudata.unusable_value_counts() }}
