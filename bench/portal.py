@@ -187,7 +187,7 @@ def start_server(home: Path, port: int, workers: int = 1) -> tuple[subprocess.Po
     env.pop("SUDATA_PORTAL_URL", None)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sudata.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -18,10 +18,10 @@ import pytest
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum
 
-from sudata.generate import DIRT, generate
-from sudata.generate import core
-from sudata.generate import reference as ref
-from sudata.generate.commands import add_commands
+from samplegen import DIRT, generate
+from samplegen import core
+from samplegen import reference as ref
+from samplegen.commands import add_commands
 from sudata.registry import load_registry
 
 ROWS, DAYS = 5000, 2

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl import Workbook
 
-from sudata.generate import vec as v
+from samplegen import vec as v
 
 CHUNK = 500_000
 _NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"

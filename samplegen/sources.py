@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sudata.generate import reference as ref
-from sudata.generate import vec as v
+from samplegen import reference as ref
+from samplegen import vec as v
 
 MASTER_NEW_RATE = 0.01    # new records per later drop, relative to the first snapshot
 MASTER_CORR_RATE = 0.01   # corrected records per later drop

@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sudata.generate import reference as ref
-from sudata.generate import vec as v
+from samplegen import reference as ref
+from samplegen import vec as v
 
 
 @dataclass(frozen=True)
