@@ -8,6 +8,7 @@ import importlib
 # Modules that register sub-commands; each exposes add_commands(subparsers).
 COMMAND_MODULES = (
     "cli.pipeline",              # run, status, ingest
+    "cli.onboard",               # onboard
     "samplegen.commands",        # generate
     "portal.commands",           # serve, keys
     "portal.suonline.commands",  # units
