@@ -40,7 +40,9 @@ HEADER_WORDS: dict[str, str] = {
     "日期": "date", "时间": "time", "数量": "count", "人数": "headcount", "金额": "amount", "面积": "area",
     "企业": "enterprise", "机构": "org", "单位": "unit", "项目": "project", "许可": "licence", "证书": "certificate",
     "登记": "registration", "注册": "registration", "成立": "established", "开始": "start", "结束": "end",
-    "有效期": "valid", "备注": "remarks", "等级": "level", "评分": "score", "床位": "beds", "户数": "households", "学校": "school",
+    "有效期": "valid", "备注": "remarks", "等级": "level", "评分": "score",
+    "床位": "beds", "户数": "households", "景区": "scenic_spot", "人次": "visits", "标识码": "code",
+    "文号": "document_number", "门票": "ticket", "价格": "price", "开放": "opening", "咨询": "", "学校": "school",
     "医院": "hospital", "站点": "station", "线路": "route", "所属": "", "办公": "", "经营": "business",
 }
 PERSON_HEADER = re.compile(r"姓名|负责人|联系人|法定代表人|法人|申请人|经办人|户主|person|contact", re.IGNORECASE)
@@ -58,7 +60,7 @@ NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 INTEGER = re.compile(r"^[+-]?(0|[1-9]\d*)$")  # leading zeros make it a code
 LON_BOX, LAT_BOX = (119.9, 121.4), (30.7, 32.1)  # Suzhou's extent
 ENUM_MAX = 12
-CODE_HEADER = re.compile(r"代码|编号|编码|号码|code|id$", re.IGNORECASE)
+CODE_HEADER = re.compile(r"代码|编号|编码|号码|标识码|文号|code|id$", re.IGNORECASE)
 
 
 class OnboardError(ValueError):
@@ -219,7 +221,8 @@ def infer_type(header: str, values: list[str], rows: int) -> tuple[str, list[str
         return "enum", [f"{len(distinct)} distinct values ({shown}): add `values:` mapping them to canonical ones"]
     if re.search(r"地址|住址|address", header, re.IGNORECASE):
         return "address", []
-    if all(looks_like_person_name(v) for v in sample) or re.search(r"名称|姓名|名$|name", header, re.IGNORECASE):
+    names = sum(looks_like_person_name(v) for v in sample) / len(sample)
+    if names >= 0.8 or re.search(r"名称|名$|name", header, re.IGNORECASE) or PERSON_HEADER.search(header):
         return "name", []
     if all(v.isascii() and re.fullmatch(r"[0-9A-Za-z_-]{1,32}", v) for v in sample):
         return "code", []
@@ -252,10 +255,20 @@ def suggest_grade(column: ColumnDraft, values: list[str]) -> None:
 
 def detect_encoding(data: bytes) -> tuple[str, list[str]]:
     """The registry spelling of the file's encoding (charset-normalizer), with a note when it is a guess."""
-    best = from_bytes(data[:2_000_000]).best()
+    head = data[:2_000_000]
+    try:  # strict UTF-8 decoding of Chinese text is unambiguous; a cut multi-byte character at the end is not an error
+        head.decode("utf-8")
+        return "utf-8", []
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3 and len(head) < len(data):
+            return "utf-8", []
+    best = from_bytes(head).best()
     if best is None:
         raise OnboardError("cannot tell the file's text encoding: is it a text export?")
     name = best.encoding.lower().replace("_", "-")
+    if name not in ("gb2312", "gbk", "gb18030", "hz", "big5") and _decodes(data, "gb18030"):
+        # short Chinese files fool the detector (cp949, shift_jis…); departments here deliver GBK
+        return ("gbk" if _decodes(data, "gbk") else "gb18030"), [f"encoding looks like GBK (detector said {name}): confirm"]
     if name in ("utf-8", "ascii", "utf-8-sig"):
         return "utf-8", []
     if name in ("gb2312", "gbk", "gb18030", "hz"):
@@ -265,6 +278,14 @@ def detect_encoding(data: bytes) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             return "gb18030", []
     return name, [f"encoding detected as {name}: confirm with the department"]
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def draft_source(path: Path, department_id: str) -> SourceDraft:

@@ -183,3 +183,15 @@ def test_identifier_checks_use_the_check_characters():
     assert infer_type("统一社会信用代码", codes, 30) == ("uscc", [])
     broken = [c[:-1] + ("0" if c[-1] != "0" else "1") for c in codes]
     assert infer_type("统一社会信用代码", broken, 30)[0] == "code"
+
+
+def test_short_gbk_file_with_few_chinese_characters(tmp_path):
+    # three Chinese headers and ASCII values: too little text for the detector alone (it says cp949)
+    path = tmp_path / "scenic_visitors_daily_20261123.csv"
+    lines = ["景区编号,日期,接待人次"] + [f"JQ{i:05d},2026-11-23,{1000 + 37 * i}" for i in range(1, 40)]
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    draft = draft_source(path, "culture_tourism")
+    assert draft.id == "scenic_visitors_daily" and draft.encoding == "gbk"
+    assert [(c.name, c.type) for c in draft.columns] == [
+        ("scenic_spot_code", "code"), ("date", "date"), ("visits", "integer")]
+    assert draft.primary_key == ["scenic_spot_code"]
