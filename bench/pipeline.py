@@ -41,7 +41,7 @@ STAGE_LABELS = {
 
 def sudata_command(*args: str) -> list[str]:
     script = BIN / "sudata"
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "sudata.cli", *args]
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "cli", *args]
 
 
 def pipeline_env(home: Path, raw: Path) -> dict:

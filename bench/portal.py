@@ -87,11 +87,11 @@ def _write_template(directory: Path, k: int) -> dict:
     with open(directory / "data.csv", "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(list(cols))
-        for row in zip(*cols.values()):
+        for row in zip(*cols.values(), strict=True):
             w.writerow(["" if v is None else v for v in row])
     with open(directory / "data.json", "w", encoding="utf-8") as f:
-        json.dump([{k2: (v.isoformat() if isinstance(v, date) else v) for k2, v in zip(cols, row)}
-                   for row in zip(*cols.values())], f, ensure_ascii=False)
+        json.dump([{k2: (v.isoformat() if isinstance(v, date) else v) for k2, v in zip(cols, row, strict=True)}
+                   for row in zip(*cols.values(), strict=True)], f, ensure_ascii=False)
     (directory / "datapackage.json").write_text(json.dumps({
         "profile": "tabular-data-package", "name": f"template-{k:02d}",
         "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -187,7 +187,7 @@ def start_server(home: Path, port: int, workers: int = 1) -> tuple[subprocess.Po
     env.pop("SUDATA_PORTAL_URL", None)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sudata.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

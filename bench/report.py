@@ -215,8 +215,8 @@ MEASUREMENTS = (
 WHAT_IS_MEASURED = """\
 - **(a) full nightly job**: `sudata run` as a user runs it, in a subprocess, on a fresh `SUDATA_HOME`
   (and Dagster instance) over a landing zone of 2 drop dates; the CLI runs the `nightly` job once over
-  the pending drop dates (ingestion lands each date, dbt and publication run once). Includes interpreter start, loading the definitions, finding pending drops,
-  ingestion, `dbt build` (models and tests), the quality gates, publication and Dagster's bookkeeping.
+  the pending drop dates (ingestion lands each date, dbt and publication run once). Includes interpreter start,
+  loading the definitions, finding pending drops, ingestion, `dbt build` (models and tests), the quality gates, publication and Dagster's bookkeeping.
 - **(b) floor**: one DuckDB process (`python -m bench.floor`) over the Parquet lake that (a)'s ingestion
   wrote: the raw views as the project's `on-run-start` macro registers them, the seeds, then every model's
   compiled SQL (`dbt compile` against an empty warehouse, so incremental models take their full-refresh SQL)
@@ -482,12 +482,12 @@ def render_chart(report: dict, path: Path) -> bool:
     for k in STAGES:
         vals = [s["full_run"]["stages"]["stages_s"][k] for s in scales]
         ax.bar([i - w for i in x], vals, w, bottom=bottom, color=COLOURS[k], label=STAGE_LABELS[k])
-        bottom = [b + v for b, v in zip(bottom, vals)]
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     floor = [_get(s, "floor", "measurement", "wall_s") or 0 for s in scales]
     scan = [_get(s, "scan", "measurement", "wall_s") or 0 for s in scales]
     ax.bar(x, floor, w, color="#333333", label="(b) floor: compiled SQL in DuckDB")
     ax.bar([i + w for i in x], scan, w, color="#AAAAAA", label="(c) raw scan")
-    for i, s in enumerate(scales):
+    for i in range(len(scales)):
         ax.text(i - w, bottom[i], f"{bottom[i]:.0f} s", ha="center", va="bottom", fontsize=8)
         if floor[i]:
             ax.text(i, floor[i], f"{floor[i]:.0f} s", ha="center", va="bottom", fontsize=8)
@@ -507,7 +507,7 @@ def render_chart(report: dict, path: Path) -> bool:
         for i, v in enumerate(vals):
             if v >= 6:
                 ax2.text(i, bottom[i] + v / 2, f"{v:.0f}%", ha="center", va="center", fontsize=8, color="white")
-        bottom = [b + v for b, v in zip(bottom, vals)]
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax2.set_xticks(x, [f"{lab} rows" for lab in labels])
     ax2.set_ylim(0, 100)
     ax2.set_ylabel("share of (a) wall time (%)")

@@ -32,7 +32,6 @@ import uuid
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -71,7 +70,7 @@ def _stream_slices(con, table: str, unit_column: str, order: str, out_dir: Path,
             runs = pc.run_end_encode(batch.column("_su_unit_"))
             rows = batch.drop_columns(["_su_unit_"])
             start = 0
-            for code, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+            for code, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
                 if code != current:
                     if writer is not None:
                         writer.close()

@@ -17,7 +17,7 @@ import pytest
 from bench.floor import model_order, run_floor
 from bench.report import evaluate_targets, write_report
 from bench.scan import run_scan
-from sudata.generate import generate
+from samplegen import generate
 from sudata.ingest import ingest_partition
 from sudata.registry import load_registry
 from sudata.settings import DBT_PROJECT_DIR, Paths

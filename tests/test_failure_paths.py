@@ -15,8 +15,8 @@ BROKEN_SOURCE = "medical_institutions"
 
 @pytest.fixture(scope="module")
 def broken_night(tmp_path_factory):
-    from sudata.cli import main
-    from sudata.commands import status_snapshot
+    from cli.main import main
+    from cli.pipeline import status_snapshot
     from sudata.ingest import drop_dates
     from sudata.registry import load_registry
     from sudata.settings import Paths

@@ -18,10 +18,10 @@ import pytest
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum
 
-from sudata.generate import DIRT, generate
-from sudata.generate import core
-from sudata.generate import reference as ref
-from sudata.generate.commands import add_commands
+from samplegen import DIRT, generate
+from samplegen import core
+from samplegen import reference as ref
+from samplegen.commands import add_commands
 from sudata.registry import load_registry
 
 ROWS, DAYS = 5000, 2
@@ -40,7 +40,7 @@ def read_file(path: Path, source) -> tuple[list[str], list[dict]]:
         text = path.read_bytes().decode("utf-8-sig" if source.encoding == "utf-8" else source.encoding)
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader)
-        return header, [dict(zip(header, r)) for r in reader]
+        return header, [dict(zip(header, r, strict=False)) for r in reader]  # dirty rows may be short
     if source.format == "json":
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert doc["total"] == len(doc["data"])
@@ -50,7 +50,7 @@ def read_file(path: Path, source) -> tuple[list[str], list[dict]]:
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     wb.close()
     header = list(rows[0])
-    return header, [dict(zip(header, r)) for r in rows[1:]]
+    return header, [dict(zip(header, r, strict=False)) for r in rows[1:]]
 
 
 def files(root: Path, source_id: str) -> dict[str, list[Path]]:

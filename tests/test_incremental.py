@@ -23,7 +23,7 @@ def _use(mp: pytest.MonkeyPatch, home: Path, raw: Path) -> Paths:
 
 
 def _run(mp, home, raw, *extra) -> int:
-    from sudata.cli import main
+    from cli.main import main
 
     _use(mp, home, raw)
     return main(["run", *extra])
@@ -47,7 +47,7 @@ def _count(paths: Paths, sql: str, params=()) -> int:
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
-    from sudata.generate import generate
+    from samplegen import generate
 
     mp = pytest.MonkeyPatch()
     base = tmp_path_factory.mktemp("incremental")

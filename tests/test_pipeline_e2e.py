@@ -21,7 +21,7 @@ MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 def _run_night(monkeypatch, home: Path, raw: Path, date: str | None = None) -> int:
-    from sudata.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("SUDATA_HOME", str(home))
     monkeypatch.setenv("SUDATA_RAW", str(raw))
@@ -30,7 +30,7 @@ def _run_night(monkeypatch, home: Path, raw: Path, date: str | None = None) -> i
 
 
 def _status(monkeypatch, home: Path, raw: Path) -> dict:
-    from sudata.commands import status_snapshot
+    from cli.pipeline import status_snapshot
 
     monkeypatch.setenv("SUDATA_HOME", str(home))
     monkeypatch.setenv("SUDATA_RAW", str(raw))

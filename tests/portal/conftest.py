@@ -95,7 +95,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, SUDATA_HOME=str(home), SUDATA_RAW=str(home / "raw"))
     env.pop("SUDATA_PORTAL_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sudata.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )

@@ -9,7 +9,7 @@ import pytest
 
 from portal.commands import add_commands, parse_expiry
 from sudata.access import AccessStore
-from sudata.cli import main
+from cli.main import main
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sudata.generate import reference as ref
-from sudata.generate import vec as v
+from samplegen import reference as ref
+from samplegen import vec as v
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,7 @@ def apply(source: str, t: pa.Table, rng: np.random.Generator, dates: np.ndarray 
     counts: dict[str, int] = {}
     n = t.num_rows
     touched: dict[str, np.ndarray] = {}
+    # each patch function below runs at once, inside its own iteration: the loop variables it reads are current
     for dirt in DIRT.get(source, ()):
         if dirt.kind == "duplicate_rows":
             continue
@@ -209,11 +210,11 @@ def apply(source: str, t: pa.Table, rng: np.random.Generator, dates: np.ndarray 
             iso = np.array(values.take(pa.array(idx)).to_pylist(), dtype="datetime64[D]")
             alt = [v.date_text(iso, s) for s in styles]
             new = pc.choose(pa.array(chosen), *alt)
-            t = _set(t, col, v.patch(values, idx, lambda _: new.to_pylist()))
+            t = _set(t, col, v.patch(values, idx, lambda _: new.to_pylist()))  # noqa: B023
         elif dirt.kind == "thousands_separator":
             t = _set(t, col, v.patch(values, idx, _thousands))
         elif dirt.kind == "unit_suffix":
-            t = _set(t, col, v.patch(values, idx, lambda xs: [f"{x}{dirt.param}" for x in xs]))
+            t = _set(t, col, v.patch(values, idx, lambda xs: [f"{x}{dirt.param}" for x in xs]))  # noqa: B023
         elif dirt.kind == "missing_required":
             t = _set(t, col, v.patch(values, idx, lambda xs: [None] * len(xs)))
         elif dirt.kind == "outdated_street":
@@ -222,8 +223,8 @@ def apply(source: str, t: pa.Table, rng: np.random.Generator, dates: np.ndarray 
             t = _set(t, col, v.patch(values, idx, lambda xs: [ref.UNKNOWN_STREET_CODES[i % 3] for i in range(len(xs))]))
         elif dirt.kind == "swapped_coordinates":
             lon, lat = values, _column(t, "latitude")
-            t = _set(t, "longitude", v.patch(lon, idx, lambda _: lat.take(pa.array(idx)).to_pylist()))
-            t = _set(t, "latitude", v.patch(lat, idx, lambda _: lon.take(pa.array(idx)).to_pylist()))
+            t = _set(t, "longitude", v.patch(lon, idx, lambda _: lat.take(pa.array(idx)).to_pylist()))  # noqa: B023
+            t = _set(t, "latitude", v.patch(lat, idx, lambda _: lon.take(pa.array(idx)).to_pylist()))  # noqa: B023
         elif dirt.kind == "ascii_separator":
             t = _set(t, col, v.patch(values, idx, lambda xs: [x.replace("、", ",") for x in xs]))
         elif dirt.kind == "price_text":

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl import Workbook
 
-from sudata.generate import vec as v
+from samplegen import vec as v
 
 CHUNK = 500_000
 _NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -93,7 +93,7 @@ def write_json(path: Path, t: pa.Table, columns: list[str], headers: list[str], 
         for start in range(0, t.num_rows, CHUNK):
             part = t.slice(start, CHUNK)
             pieces: list[pa.Array | str] = []
-            for i, (c, key) in enumerate(zip(columns, keys)):
+            for i, (c, key) in enumerate(zip(columns, keys, strict=True)):
                 values = _text(part[c])
                 value = _json_string(values)
                 if c in numeric:
@@ -126,8 +126,8 @@ def write_xlsx(path: Path, t: pa.Table, columns: list[str], headers: list[str], 
     ws.append(headers)
     data = [_text(t[c]).to_pylist() for c in columns]
     col_kinds = [kinds.get(c, "text") for c in columns]
-    for row in zip(*data):
-        ws.append([_cell(x, k) for x, k in zip(row, col_kinds)])
+    for row in zip(*data, strict=True):
+        ws.append([_cell(x, k) for x, k in zip(row, col_kinds, strict=True)])
     wb.properties.creator = "苏州市公共数据平台"
     wb.properties.created = stamp
     buf = io.BytesIO()

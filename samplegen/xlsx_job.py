@@ -1,4 +1,4 @@
-"""Write one Excel workbook in a separate process: ``python -m sudata.generate.xlsx_job <job.json>``.
+"""Write one Excel workbook in a separate process: ``python -m samplegen.xlsx_job <job.json>``.
 
 The job file names an Arrow IPC file with the rows and carries the writer's arguments; ``generate`` uses
 this to write large workbooks on the second core while it produces the CSV and JSON volume.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sudata.generate.writers import write_xlsx
+from samplegen.writers import write_xlsx
 
 
 def run(job: Path) -> None:

@@ -8,8 +8,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sudata.generate.core import generate, plan
-    from sudata.generate.dirt import DIRT
+    from samplegen.core import generate, plan
+    from samplegen.dirt import DIRT
 
 DEFAULT_SEED = 20261123
 DEFAULT_START = date(2026, 11, 23)
@@ -21,5 +21,5 @@ _HOME = {"generate": "core", "plan": "core", "DIRT": "dirt"}
 def __getattr__(name: str) -> Any:
     # loaded on first use, so that the Excel worker process only imports what it needs
     if name in _HOME:
-        return getattr(import_module(f"sudata.generate.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'sudata.generate' has no attribute {name!r}")
+        return getattr(import_module(f"samplegen.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'samplegen' has no attribute {name!r}")

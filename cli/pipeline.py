@@ -1,4 +1,5 @@
-"""Pipeline commands: ``sudata run``, ``sudata status``, ``sudata ingest``."""
+"""Pipeline commands: ``sudata run``, ``sudata status``, ``sudata ingest``. They drive the Dagster code
+location (``orchestration``), which is why they live above the core."""
 
 from __future__ import annotations
 

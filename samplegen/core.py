@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sudata.generate import DEFAULT_SEED, DEFAULT_START
-from sudata.generate import dirt as dirt_mod
-from sudata.generate import reference as ref
-from sudata.generate import sources as src
-from sudata.generate import writers
+from samplegen import DEFAULT_SEED, DEFAULT_START
+from samplegen import dirt as dirt_mod
+from samplegen import reference as ref
+from samplegen import sources as src
+from samplegen import writers
 from sudata.registry import Source, load_registry
 
 XLSX_CAP = 100_000             # rows per Excel file: departments' workbooks are small, openpyxl is slow
@@ -216,12 +216,12 @@ class _Drops:
                 raise RuntimeError(f"writing {job.name} failed: {job.with_suffix('.log').read_text(errors='replace')}")
         self._running = still
         env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[1])  # the checkout, for the worker process
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         while self._queue and len(self._running) < limit:
             job = self._queue.pop(0)
             log = open(job.with_suffix(".log"), "wb")
-            proc = subprocess.Popen([sys.executable, "-m", "sudata.generate.xlsx_job", str(job.with_suffix(".json"))],
+            proc = subprocess.Popen([sys.executable, "-m", "samplegen.xlsx_job", str(job.with_suffix(".json"))],
                                     stdout=log, stderr=subprocess.STDOUT, env=env)
             log.close()
             self._running.append((proc, job))

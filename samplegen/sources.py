@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sudata.generate import reference as ref
-from sudata.generate import vec as v
+from samplegen import reference as ref
+from samplegen import vec as v
 
 MASTER_NEW_RATE = 0.01    # new records per later drop, relative to the first snapshot
 MASTER_CORR_RATE = 0.01   # corrected records per later drop
@@ -456,7 +456,8 @@ def make_medical(ctx: Ctx, rng: np.random.Generator, n: int) -> pa.Table:
     person = v.person_names(rng, n)
     other_name = pc.choose(pa.array(other_cat),
                            v.cat(person, "诊所"), v.cat("苏州", trade2, "门诊部"),
-                           v.cat(ctx.short_names.take(pa.array(sidx)), v.take(ref.COMMUNITY_WORDS, rng.integers(0, len(ref.COMMUNITY_WORDS), n)), "社区卫生服务站"),
+                           v.cat(ctx.short_names.take(pa.array(sidx)),
+                                 v.take(ref.COMMUNITY_WORDS, rng.integers(0, len(ref.COMMUNITY_WORDS), n)), "社区卫生服务站"),
                            v.cat("苏州", trade2, "口腔门诊部"), v.cat(person, "中医诊所"), v.cat("苏州", trade2, "专科医院"))
     centre_name = v.cat(district_prefix(didx), ctx.street_names.take(pa.array(sidx)), v.where(town, "卫生院", "社区卫生服务中心"))
     hosp = list(ref.HOSPITALS[:n_hosp]) + [("", "", "", "", "", 0)] * (n - n_hosp)
@@ -603,7 +604,8 @@ def make_parking(ctx: Ctx, rng: np.random.Generator, n: int) -> pa.Table:
     kind = v.weighted(rng, n, [30, 30, 10, 25, 5])
     landmark = pc.choose(pa.array(rng.integers(0, 3, n)), v.roads(rng, didx),
                          v.cat(v.take(ref.COMMUNITY_WORDS, rng.integers(0, len(ref.COMMUNITY_WORDS), n)), "花园"),
-                         v.cat(ctx.short_names.take(pa.array(sidx)), v.take(["商业中心", "人民医院", "体育中心", "公园", "邻里中心"], rng.integers(0, 5, n))))
+                         v.cat(ctx.short_names.take(pa.array(sidx)),
+                               v.take(["商业中心", "人民医院", "体育中心", "公园", "邻里中心"], rng.integers(0, 5, n))))
     lo = np.array([p[0] for p in PARKING_SPACES])[kind]
     hi = np.array([p[1] for p in PARKING_SPACES])[kind]
     lon, lat = coordinates(rng, sidx, s)

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from sudata.generate import DEFAULT_SEED, DEFAULT_START
+from samplegen import DEFAULT_SEED, DEFAULT_START
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sudata.generate import generate
+    from samplegen import generate
 
     if args.rows < 1 or args.days < 1:
         raise SystemExit("sudata generate: --rows and --days must be positive")

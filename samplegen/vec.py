@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sudata.generate import reference as ref
+from samplegen import reference as ref
 
 STRING = pa.string()
 

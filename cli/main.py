@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 # Modules that register sub-commands; each exposes add_commands(subparsers).
 COMMAND_MODULES = (
-    "sudata.commands",          # run, status, ingest, publish housekeeping
-    "sudata.generate.commands", # generate
-    "portal.commands",          # serve, keys
-    "portal.suonline.commands", # units
+    "cli.pipeline",              # run, status, ingest
+    "cli.onboard",               # onboard
+    "samplegen.commands",        # generate
+    "portal.commands",           # serve, keys
+    "portal.suonline.commands",  # units
 )
 
 
@@ -33,6 +33,3 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
