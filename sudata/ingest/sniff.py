@@ -42,15 +42,16 @@ def wide_unicode(data: bytes) -> tuple[str, bool] | None:
     if len(nuls) < max(8, len(head) // 20):
         return None
     at = [nuls.count(k) for k in range(4)]
+    rare = len(nuls) // 20  # a character such as 一 (U+4E00) puts a NUL where text bytes usually are
     candidates = []
-    if at[0] == 0 and at[2] == 0:
-        candidates.append("UTF-16 LE")
-    if at[1] == 0 and at[3] == 0:
-        candidates.append("UTF-16 BE")
-    if at[0] == 0:
+    if at[0] <= rare and at[3] > rare:
         candidates.append("UTF-32 LE")
-    if at[3] == 0:
+    if at[3] <= rare and at[0] > rare:
         candidates.append("UTF-32 BE")
+    if at[0] + at[2] <= rare:
+        candidates.append("UTF-16 LE")
+    if at[1] + at[3] <= rare:
+        candidates.append("UTF-16 BE")
     for name in candidates:
         try:
             text = head.decode(_CODEC[name])
