@@ -123,7 +123,7 @@ def summarise_run(result) -> dict:
 
 
 def status_snapshot() -> dict:
-    from sudata.ingest import state
+    from sudata.ingest import lake_problems, state
     from sudata.registry import load_registry
     from sudata.store import PublishedStore
 
@@ -141,8 +141,10 @@ def status_snapshot() -> dict:
             "quarantined_rows": p.get("total_quarantined_rows") or 0,
         })
     rejected = governance_rejections(paths)
+    lake = [p.to_dict() for p in lake_problems(paths, registry)]
     for src in sources:
         src["rejected_rows"] = rejected.get(src["source"], 0)
+        src["lake_problems"] = sum(1 for p in lake if p["source"] == src["source"])
     store = PublishedStore(paths.published)
     datasets = []
     for d in store.overview():
@@ -165,6 +167,8 @@ def status_snapshot() -> dict:
         "home": str(paths.home), "raw": str(paths.raw),
         "departments": sorted({s.department.id for s in registry.values()}),
         "sources": sources, "datasets": datasets,
+        # partitions the ingestion ledger claims that the lake does not hold (the next run lands them again)
+        "lake_problems": lake,
         "quarantine": [{k: q[k] for k in ("source", "drop_date", "file", "kind", "rows", "reason", "kept_at")} for q in quarantine],
     }
 
@@ -207,6 +211,11 @@ def cmd_status(args) -> int:
               f"{s['last_rows'] or 0:>9}{s['total_rows']:>10}{s['quarantined_files']:>8}{s['quarantined_rows']:>8}"
               f"{s['rejected_rows']:>9}")
     print("  (q.files / q.rows: unreadable at ingestion; rejected: set aside by governance in dbt)")
+    if snap["lake_problems"]:
+        print(f"\nLAKE DOES NOT HOLD WHAT THE LEDGER CLAIMS ({len(snap['lake_problems'])} partitions; "
+              f"the next `sudata run` lands them again from the raw files)")
+        for p in snap["lake_problems"]:
+            print(f"  {p['drop_date']} {p['source']}: {p['problem']}")
     print(f"\n{len(snap['datasets'])} datasets")
     print(f"  {'dataset':<32}{'open type':<15}{'ver':>4}{'rows':>9}  {'checks':<8}{'score':>6}  published at")
     for d in snap["datasets"]:

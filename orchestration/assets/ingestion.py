@@ -5,7 +5,7 @@ import dagster as dg
 
 from orchestration.partitions import drop_date_partitions
 from orchestration.resources import SudataResource
-from sudata.ingest import ingest_partition
+from sudata.ingest import ingest_dates
 from sudata.registry import Source, load_registry
 
 RAW_GROUP = "raw"
@@ -45,7 +45,7 @@ def _build_asset(source: Source) -> dg.AssetsDefinition:
         retry_policy=TRANSIENT,
     )
     def _ingest(context: dg.AssetExecutionContext, sudata: SudataResource):
-        results = {d: ingest_partition(sudata.paths, source, d) for d in context.partition_keys}
+        results = ingest_dates(sudata.paths, source, list(context.partition_keys))
         files = []
         for drop_date, result in results.items():
             for warning in result.warnings:

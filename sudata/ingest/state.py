@@ -32,6 +32,10 @@ create table if not exists partitions (
     quarantined_rows  integer not null,
     content_key       text,          -- sha256s of the loaded files, sorted: a partition is rebuilt only when it changes
     at                text not null,
+    -- the lake partition this row claims (content_key set): its row count and its stat when written
+    lake_rows         integer,
+    lake_size         integer,
+    lake_mtime_ns     integer,
     primary key (source, drop_date)
 );
 create table if not exists quarantine (
@@ -64,11 +68,13 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _migrate(con: sqlite3.Connection) -> None:
-    """Ledgers written before the stat columns existed gain them (their files are hashed once more)."""
-    have = {r[1] for r in con.execute("pragma table_info(files)")}
-    for column in ("size", "mtime_ns"):
-        if column not in have:
-            con.execute(f"alter table files add column {column} integer")
+    """Ledgers written before the stat columns existed gain them (their files are hashed once more, their
+    partitions' footers read once more)."""
+    for table, columns in (("files", ("size", "mtime_ns")), ("partitions", ("lake_rows", "lake_size", "lake_mtime_ns"))):
+        have = {r[1] for r in con.execute(f"pragma table_info({table})")}
+        for column in columns:
+            if column not in have:
+                con.execute(f"alter table {table} add column {column} integer")
 
 
 def partition_summary(path: Path) -> list[dict]:
