@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sudata.commands import dates_to_run
+from cli.pipeline import dates_to_run
 from sudata.ingest import ingest_dates
 from sudata.registry import load_registry
 from sudata.settings import get_paths

@@ -118,7 +118,7 @@ def test_a_partition_the_lake_lost_is_shown_and_landed_again(zone, tmp_path, mon
 
     monkeypatch.setenv("SUDATA_HOME", str(home))
     monkeypatch.setenv("SUDATA_RAW", str(raw))
-    from sudata.commands import status_snapshot
+    from cli.pipeline import status_snapshot
 
     snap = status_snapshot()
     assert [p["drop_date"] for p in snap["lake_problems"]] == [DAY1]
