@@ -22,8 +22,8 @@ from .auth import request_token
 from .catalog import (
     DATA_FORMATS, DIMENSIONS, OPEN_TYPE_LABELS, Dataset, Organization, Snapshot, ckan_time, stable_id,
 )
-from .errors import ActionError, BadRequest, NotFound, SearchQueryError, ValidationError
-from .jsonutil import dumps
+from .errors import INT64_MAX, ActionError, BadRequest, NotFound, SearchQueryError, ValidationError
+from .jsonutil import dumps, parse_json
 from .search import SearchQueryError as _QueryError
 from .search import search
 
@@ -149,6 +149,8 @@ class Params(dict):
             raise ValidationError(f"{name}: invalid integer", {name: ["Invalid integer"]}) from None
         if minimum is not None and n < minimum:
             raise ValidationError(f"{name}: must be at least {minimum}", {name: ["Must be a natural number"]})
+        if abs(n) > INT64_MAX:
+            raise ValidationError(f"{name}: out of range (at most {INT64_MAX})", {name: ["Integer out of range"]})
         if maximum is not None:
             n = min(n, maximum)
         return n
@@ -174,7 +176,7 @@ class Params(dict):
             s = v.strip()
             if s.startswith("["):
                 try:
-                    v = json.loads(s)
+                    v = parse_json(s)
                 except ValueError:
                     raise ValidationError(f"{name}: invalid JSON list", {name: ["Invalid JSON list"]}) from None
             else:
@@ -404,16 +406,38 @@ def datastore_search(ctx: Context, p: Params):
         d = ctx.snap.get(rid)
         if d is None:
             raise NotFound(f"Resource \"{rid}\" was not found.")
-    path = ctx.portal.file_path(d, d.current, "parquet")
+    cursor = ds.read_cursor(ctx.portal.cursor_signer, p.get("cursor"), d.name)
+    version = d.current if cursor is None else _pinned_version(d, cursor.version)
+    path = ctx.portal.file_path(d, version, "parquet")
     if path is None:
+        if cursor is not None:
+            raise _version_gone(d, cursor.version)
         raise NotFound(f"Resource \"{rid}\" has no datastore table.")
     grant = ctx.portal.gate.admit(d, ctx.token, "datastore_search")
-    columns_info = {c["name"]: c for c in d.columns}
-    result, n = ds.search(
-        ctx.portal.datastore, str(path), d.current.row_count, rid, p, columns_info,
-        p.int, p.bool, api_path=ctx.api_path)
+    table = ds.Table(d.name, version.version, str(path), version.row_count)
+    try:
+        result, n = ds.search(
+            ctx.portal.datastore, table, rid, p, {c["name"]: c for c in d.columns}, p.int, p.bool,
+            ctx.portal.cursor_signer, cursor, api_path=ctx.api_path)
+    except ActionError as exc:
+        ctx.portal.gate.record(grant, "datastore_search", d, None, exc.status)
+        raise
     ctx.portal.gate.record(grant, "datastore_search", d, n)
     return result
+
+
+def _version_gone(d: Dataset, version: int) -> ValidationError:
+    return ValidationError(f"cursor: version {version} of {d.name} is no longer published; start again"
+                           " without a cursor", {"cursor": ["version no longer available"]})
+
+
+def _pinned_version(d: Dataset, version: int):
+    """The version a cursor was issued on: versions are immutable files, so paging goes on reading it
+    even after a newer one became current."""
+    v = d.version(version)
+    if v is None:
+        raise _version_gone(d, version)
+    return v
 
 
 # -- HTTP ------------------------------------------------------------------------------------------
@@ -441,7 +465,7 @@ async def _params(request: Request) -> Params:
                 raise BadRequest("multipart bodies are not accepted: this catalog is read-only")
             else:
                 try:
-                    parsed = json.loads(body)
+                    parsed = parse_json(body)
                 except ValueError:
                     raise BadRequest("JSON Error: could not parse the request body as JSON") from None
                 if not isinstance(parsed, dict):

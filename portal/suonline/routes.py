@@ -76,6 +76,7 @@ from starlette.concurrency import run_in_threadpool
 from portal.suonline.service import (
     CST, OPEN_TYPE_LABELS, Delivery, SuOnline, arrived_tonight, column_titles, json_row, to_local,
 )
+from portal.errors import INT64_MAX
 from portal.suonline.workbook import write_workbook
 from sudata import units
 from sudata.access import AccessStore, Grant
@@ -205,8 +206,9 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
         value = int(raw)
     except ValueError:
         raise ApiError(409, VALIDATION, f"{name} must be an integer, got {raw!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+    hi = INT64_MAX if hi is None else hi  # DuckDB's LIMIT / OFFSET are 64-bit
+    if value < lo or value > hi:
+        bound = f"between {lo} and {hi}"
         raise ApiError(409, VALIDATION, f"{name} must be {bound}, got {value}")
     return value
 

@@ -181,8 +181,9 @@ def test_types_serialise_like_ckan(tmp_path):
     import pyarrow.parquet as pq
 
     from portal.ckan import Params
-    from portal.datastore import Datastore, search
+    from portal.datastore import Datastore, Table, search
     from portal.jsonutil import dumps
+    from portal.signing import Signer
 
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({
@@ -196,7 +197,7 @@ def test_types_serialise_like_ckan(tmp_path):
 
     def run(**kw):
         p = Params(kw)
-        result, n = search(store, str(path), 2, "r", p, {}, p.int, p.bool)
+        result, n = search(store, Table("t", 1, str(path), 2), "r", p, {}, p.int, p.bool, Signer(b"s", "test"))
         return json.loads(dumps(result)), n
 
     objects, n = run()

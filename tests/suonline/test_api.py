@@ -92,7 +92,7 @@ def test_not_found_and_validation_errors(world, client):
                "Not Found Error")
     base = f"/suonline/units/{STREET}/datasets/enterprise_registrations"
     for params in ({"limit": 0}, {"limit": "x"}, {"limit": 10_001}, {"offset": -1}, {"offset": "1.5"},
-                   {"format": "xml"}):
+                   {"offset": str(2**63)}, {"offset": str(2**70)}, {"format": "xml"}):
         _error(client.get(base, params=params, headers=auth(key)), 409, "Validation Error")
     for since in ("x", "0", "3", "99"):
         _error(client.get(base + "/changes", params={"since": since}, headers=auth(key)), 409, "Validation Error")
