@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from sudata.access import AccessStore
+from .access import AccessStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 

@@ -8,7 +8,7 @@ from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sudata.access import AccessStore, hash_key
+from portal.access import AccessStore, hash_key
 from sudata.settings import TIMEZONE, get_paths
 from sudata.store import PublishedStore
 

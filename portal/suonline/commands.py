@@ -17,7 +17,7 @@ import sys
 from contextlib import closing
 
 from sudata import units
-from sudata.access import AccessStore, hash_key
+from portal.access import AccessStore, hash_key
 from sudata.settings import get_paths
 
 CST = dt.timezone(dt.timedelta(hours=8))

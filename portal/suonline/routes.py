@@ -79,8 +79,8 @@ from portal.suonline.service import (
 from portal.errors import INT64_MAX
 from portal.suonline.workbook import write_workbook
 from sudata import units
-from sudata.access import AccessStore, Grant
-from sudata.changefeed import ChangeFeedError
+from portal.access import AccessStore, Grant
+from portal.changefeed import ChangeFeedError
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 

@@ -19,9 +19,10 @@ from functools import lru_cache
 from pathlib import Path
 
 
+from portal import changefeed
+from portal.changefeed import cursor
 from portal.suonline.guard import id_number_columns
-from sudata import changefeed, units
-from sudata.changefeed import cursor
+from sudata import units
 from sudata.slicing import SCOPE_COLUMNS
 from sudata.store import PublishedStore
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from portal.commands import add_commands, parse_expiry
-from sudata.access import AccessStore
+from portal.access import AccessStore
 from sudata.cli import main
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from portal.suonline.commands import add_commands, parse_expiry
-from sudata.access import AccessStore
+from portal.access import AccessStore
 from sudata.settings import get_paths
 
 
