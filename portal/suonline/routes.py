@@ -60,7 +60,9 @@ Columns whose values look like resident ID numbers in clear are never served (se
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +79,8 @@ from portal.suonline.service import (
     CST, OPEN_TYPE_LABELS, Delivery, SuOnline, arrived_tonight, column_titles, json_row, to_local,
 )
 from portal.errors import INT64_MAX
+from portal.secret import load_secret
+from portal.signing import Signer
 from portal.suonline.workbook import write_workbook
 from sudata import units
 from portal.access import AccessStore, Grant
@@ -87,7 +91,8 @@ from sudata.store import PublishedStore
 router = APIRouter(tags=["Su Online"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-COOKIE = "suonline_key"
+COOKIE = "suonline_session"   # a server-side session id: the key itself never goes into a cookie
+CSRF_COOKIE = "suonline_csrf"  # the login form's anti-forgery secret (signed double-submit)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
@@ -119,6 +124,7 @@ class Ctx:
     store: PublishedStore
     access: AccessStore
     grant: Grant | None = None
+    presented: bool = False             # the request carried a key or a session
     rows: int | None = None
     _suonline: SuOnline | None = None
 
@@ -152,7 +158,23 @@ def _token(request: Request, *, allow_query: bool = False) -> str | None:
             return value or None
     if allow_query and request.query_params.get("key"):
         return request.query_params["key"].strip()
-    return request.cookies.get(COOKIE) or None
+    return None
+
+
+def _csrf_signer(request: Request) -> Signer:
+    portal = getattr(request.app.state, "portal", None)
+    secret = portal.secret if portal is not None else load_secret(_paths(request).portal_db.parent)
+    return Signer(secret, "suonline login form")
+
+
+def csrf_token(request: Request, browser_secret: str) -> str:
+    """The form token tied to this browser's CSRF cookie (an attacker's page can read neither)."""
+    return _csrf_signer(request).sign(browser_secret.encode("utf-8"))
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    browser_secret = request.cookies.get(CSRF_COOKIE)
+    return bool(browser_secret and submitted) and hmac.compare_digest(csrf_token(request, browser_secret), submitted)
 
 
 def _unit(code: str) -> units.Unit:
@@ -163,9 +185,12 @@ def _unit(code: str) -> units.Unit:
 
 
 def _authorize(ctx: Ctx, unit: units.Unit, token: str | None) -> Grant:
-    if not token:
+    """The grant of the request's key, else of the browser's login session."""
+    session = None if token else ctx.request.cookies.get(COOKIE)
+    if not token and not session:
         raise ApiError(403, AUTH_ERROR, "a Su Online unit key is required (Authorization header)")
-    grant = ctx.access.resolve(token)
+    ctx.presented = True
+    grant = ctx.access.resolve(token) if token else ctx.access.resolve_session(session)
     if grant is None:
         raise ApiError(403, AUTH_ERROR, "the key is unknown, revoked or expired")
     ctx.grant = grant
@@ -187,7 +212,11 @@ def _serve(request: Request, action: str, target: str, handler: Callable[[Ctx], 
     except Exception:
         ctx.access.log(ctx.grant, action, target, None, 500)
         raise
-    ctx.access.log(ctx.grant, action, target, ctx.rows, status)
+    # Logged: every request that presented a key or session, served or refused. Not logged: anonymous
+    # requests (public resources, unknown units, the login page), which anyone could repeat without end
+    # to fill the log and which read nothing.
+    if ctx.grant is not None or ctx.presented:
+        ctx.access.log(ctx.grant, action, target, ctx.rows, status)
     return response
 
 
@@ -430,19 +459,28 @@ def _cookie_path(request: Request) -> str:
     return request.url_for("suonline_units").path.rsplit("/units", 1)[0] or "/"
 
 
-def _set_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path=_cookie_path(request),
-                        max_age=30 * 24 * 3600)
+SESSION_DAYS = 30
+
+
+def _start_session(ctx: Ctx, response: Response, grant: Grant) -> None:
+    sid = ctx.access.open_session(grant, SESSION_DAYS)
+    response.set_cookie(COOKIE, sid, httponly=True, samesite="lax", path=_cookie_path(ctx.request),
+                        max_age=SESSION_DAYS * 24 * 3600)
 
 
 def _login_page(request: Request, unit: units.Unit | None, code: str, message: str, status: int,
                 error: bool = True) -> HTMLResponse:
-    return templates.TemplateResponse(
+    browser_secret = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    resp = templates.TemplateResponse(
         request, "suonline_login.html",
         {"unit": unit, "code": code, "message": message, "error": error,
-         "login_url": str(request.url_for("suonline_login", code=code).path) if unit else None},
+         "login_url": str(request.url_for("suonline_login", code=code).path) if unit else None,
+         "csrf": csrf_token(request, browser_secret)},
         status_code=status,
     )
+    if request.cookies.get(CSRF_COOKIE) != browser_secret:
+        resp.set_cookie(CSRF_COOKIE, browser_secret, httponly=True, samesite="strict", path=_cookie_path(request))
+    return resp
 
 
 def _page_error(request: Request, code: str, e: ApiError) -> HTMLResponse:
@@ -468,12 +506,12 @@ def unit_page(code: str, request: Request) -> Response:
             grant = _authorize(ctx, unit, token)
         except ApiError as e:
             resp = _page_error(request, code, e)
-            if ctx.grant is None and token and token == request.cookies.get(COOKIE):
-                resp.delete_cookie(COOKIE, path=_cookie_path(request))  # a stale cookie: forget it
+            if ctx.grant is None and not token and request.cookies.get(COOKIE):
+                resp.delete_cookie(COOKIE, path=_cookie_path(request))  # a stale session: forget it
             return resp
         if query_key:
             resp = RedirectResponse(str(request.url_for("suonline_page", code=unit.code).path), status_code=303)
-            _set_cookie(request, resp, query_key.strip())
+            _start_session(ctx, resp, grant)
             return resp
         deliveries = ctx.suonline.deliveries(unit)
         delivered_at, arrived = arrived_tonight(deliveries)
@@ -525,17 +563,22 @@ def unit_page(code: str, request: Request) -> Response:
 @router.post("/units/{code}/login", name="suonline_login")
 async def unit_login(code: str, request: Request) -> Response:
     """The page's key form: check the key, set the cookie, go to the page."""
-    body = (await request.body()).decode("utf-8", "replace")
-    token = (parse_qs(body).get("key") or [""])[0].strip()
+    body = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (body.get("key") or [""])[0].strip()
+    submitted_csrf = (body.get("csrf") or [""])[0]
 
     def handler(ctx: Ctx) -> Response:
         try:
             unit = _unit(code)
-            _authorize(ctx, unit, token)
+            if not _csrf_ok(request, submitted_csrf):
+                return _login_page(request, unit, code, "表单已失效，请重新输入密钥。", 403)
+            if not token:
+                raise ApiError(403, AUTH_ERROR, "a Su Online unit key is required")
+            grant = _authorize(ctx, unit, token)
         except ApiError as e:
             return _page_error(request, code, e)
         resp = RedirectResponse(str(request.url_for("suonline_page", code=unit.code).path), status_code=303)
-        _set_cookie(request, resp, token)
+        _start_session(ctx, resp, grant)
         return resp
 
     return await run_in_threadpool(_serve, request, "suonline.login", code, handler)
@@ -543,6 +586,7 @@ async def unit_login(code: str, request: Request) -> Response:
 
 @router.get("/units/{code}/logout", name="suonline_logout")
 def unit_logout(code: str, request: Request) -> Response:
+    AccessStore(_paths(request).portal_db).end_session(request.cookies.get(COOKIE))
     resp = RedirectResponse(str(request.url_for("suonline_page", code=code).path), status_code=303)
     resp.delete_cookie(COOKIE, path=_cookie_path(request))
     return resp
