@@ -9,11 +9,12 @@ Units
     :mod:`sudata.units`. A district covers its streets.
 
 Authentication
-    Every per-unit resource needs the unit's key (``sudata units issue-key --unit CODE``), sent as
+    Every per-unit resource needs the unit's key (``sudata keys issue --unit CODE``), sent as
     ``Authorization: <key>`` (CKAN convention; ``Bearer <key>`` is accepted too) or ``X-CKAN-API-Key``.
     A street's key opens that street only; a district's key opens the district and its streets.
     For browsers, the HTML page also takes ``?key=<key>`` (or its form, POSTed to ``…/login``): the key
-    is checked, stored in an HttpOnly, SameSite=Lax cookie ``suonline_key`` scoped to ``/suonline``, and
+    is checked, a server-side session is opened and its id (never the key) stored in an HttpOnly,
+    SameSite=Lax cookie ``suonline_session`` scoped to ``/suonline``, and
     the browser is redirected to the clean address. That cookie is then accepted by every Su Online
     resource, so the page's workbook and JSON links work; ``…/logout`` clears it. ``?key=`` is not
     accepted by the JSON resources.
@@ -24,7 +25,14 @@ Responses
     unknown / revoked / expired key, or a key of another unit), 404 ``Not Found Error`` (unknown unit,
     or a dataset that is not delivered to Su Online), 409 ``Validation Error`` (bad parameters). The unit
     is checked first (units are public), then the key, then the dataset and the parameters.
-    Every request to a unit's resources — served or refused — is appended to the access log.
+    Every request that presents a key or a session — served or refused — is appended to the access log;
+    anonymous requests (the public unit list, unknown units, the login page) are not.
+
+Closed data (不予开放)
+    Closed data never leaves the platform: the open catalog does not list it and no dataset key opens
+    it. Su Online is inside the platform: a closed dataset whose model declares ``su_online`` (its
+    owner's statement that delivering it to the units is lawful) reaches each unit's key as that unit's
+    own slice, with the ID-number guard below, and nothing more.
 
 Endpoints
     ``GET /suonline/units[?level=district|street]``
@@ -148,7 +156,7 @@ def _context(request: Request) -> Ctx:
 
 def _token(request: Request, *, allow_query: bool = False) -> str | None:
     """The unit key: ``Authorization`` (a bare key, as CKAN sends it, or ``Bearer <key>``), then
-    ``X-CKAN-API-Key``, then (page only) ``?key=``, then the page's cookie."""
+    ``X-CKAN-API-Key``, then (page only) ``?key=``; the session cookie is checked by :func:`_authorize`."""
     for header in ("authorization", "x-ckan-api-key"):
         value = (request.headers.get(header) or "").strip()
         if value:
