@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 
 import duckdb
 
+from sudata.publish import neutralise_formula
+
 from .errors import INT64_MAX, INT64_MIN, ValidationError
 from .jsonutil import Fragment, parse_json
 from .signing import BadSignature, Signer
@@ -338,7 +340,8 @@ def _text_records(rows, select_cols: list[str], records_format: str):
     if records_format == "lists":
         return [list(r) for r in rows]
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter="," if records_format == "csv" else "\t", lineterminator="\n")
+    # CRLF rows (RFC 4180, and what CKAN writes): a CR inside a value is then quoted too
+    writer = csv.writer(buf, delimiter="," if records_format == "csv" else "\t")
     for r in rows:
         writer.writerow(["" if v is None else neutralise_formula(v) if isinstance(v, str) else _text(v) for v in r])
     return buf.getvalue()
@@ -529,14 +532,6 @@ def _json_page(cur, source: str, select_cols: list[str], allowed: dict[str, Colu
     body, n, last_row = cur.execute(sql, [*args, limit, offset]).fetchall()[0]
     keys_out = [last_row[f"__k{i}"] for i in range(len(sort_keys))] if last_row else None
     return Fragment(b"[" + (body or "").encode("utf-8") + b"]"), int(n or 0), keys_out
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formula(text: str) -> str:
-    """A text cell that a spreadsheet would run as a formula, quoted (OWASP: prefix a single quote)."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _text(v) -> str:
