@@ -78,7 +78,7 @@ from typing import Callable
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -86,7 +86,9 @@ from starlette.concurrency import run_in_threadpool
 from portal.suonline.service import (
     CST, OPEN_TYPE_LABELS, Delivery, SuOnline, arrived_tonight, column_titles, json_row, to_local,
 )
-from portal.errors import INT64_MAX
+from portal.auth import request_token
+from portal.errors import INT64_MAX, ActionError, NotAuthorized, NotFound, ValidationError, error_response
+from portal.jsonutil import dumps
 from portal.secret import load_secret
 from portal.signing import Signer
 from portal.suonline.workbook import write_workbook
@@ -104,23 +106,8 @@ CSRF_COOKIE = "suonline_csrf"  # the login form's anti-forgery secret (signed do
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
-AUTH_ERROR = "Authorization Error"
-NOT_FOUND = "Not Found Error"
-VALIDATION = "Validation Error"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, type_: str, message: str):
-        super().__init__(message)
-        self.status, self.type, self.message = status, type_, message
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"success": False, "error": {"__type": self.type, "message": self.message}},
-                            status_code=self.status)
-
-
-def ok(result) -> JSONResponse:
-    return JSONResponse({"success": True, "result": result})
+def ok(result) -> Response:
+    return Response(dumps({"success": True, "result": result}), media_type="application/json")
 
 
 # -- request context -------------------------------------------------------------------------------
@@ -155,18 +142,12 @@ def _context(request: Request) -> Ctx:
 
 
 def _token(request: Request, *, allow_query: bool = False) -> str | None:
-    """The unit key: ``Authorization`` (a bare key, as CKAN sends it, or ``Bearer <key>``), then
-    ``X-CKAN-API-Key``, then (page only) ``?key=``; the session cookie is checked by :func:`_authorize`."""
-    for header in ("authorization", "x-ckan-api-key"):
-        value = (request.headers.get(header) or "").strip()
-        if value:
-            scheme, _, rest = value.partition(" ")
-            if rest and scheme.lower() in ("bearer", "token", "apikey"):
-                value = rest.strip()
-            return value or None
-    if allow_query and request.query_params.get("key"):
-        return request.query_params["key"].strip()
-    return None
+    """The unit key: the portal's key headers (``Authorization``, ``X-CKAN-API-Key``), then (page only)
+    ``?key=``; the session cookie is checked by :func:`_authorize`."""
+    token = request_token(request.headers)
+    if token is None and allow_query and request.query_params.get("key"):
+        token = request.query_params["key"].strip()
+    return token
 
 
 def _csrf_signer(request: Request) -> Signer:
@@ -188,7 +169,7 @@ def _csrf_ok(request: Request, submitted: str) -> bool:
 def _unit(code: str) -> units.Unit:
     unit = units.find(code)
     if unit is None:
-        raise ApiError(404, NOT_FOUND, f"unknown Su Online unit {code!r} (see /suonline/units)")
+        raise NotFound(f"unknown Su Online unit {code!r} (see /suonline/units)")
     return unit
 
 
@@ -196,27 +177,27 @@ def _authorize(ctx: Ctx, unit: units.Unit, token: str | None) -> Grant:
     """The grant of the request's key, else of the browser's login session."""
     session = None if token else ctx.request.cookies.get(COOKIE)
     if not token and not session:
-        raise ApiError(403, AUTH_ERROR, "a Su Online unit key is required (Authorization header)")
+        raise NotAuthorized("a Su Online unit key is required (Authorization header)")
     ctx.presented = True
     grant = ctx.access.resolve(token) if token else ctx.access.resolve_session(session)
     if grant is None:
-        raise ApiError(403, AUTH_ERROR, "the key is unknown, revoked or expired")
+        raise NotAuthorized("the key is unknown, revoked or expired")
     ctx.grant = grant
     if grant.scope_type != "unit":
-        raise ApiError(403, AUTH_ERROR, "this key is not a Su Online unit key")
+        raise NotAuthorized("this key is not a Su Online unit key")
     if not units.covers(grant.scope, unit.code):
-        raise ApiError(403, AUTH_ERROR, f"the key of unit {grant.scope} does not open unit {unit.code}")
+        raise NotAuthorized(f"the key of unit {grant.scope} does not open unit {unit.code}")
     return grant
 
 
 def _serve(request: Request, action: str, target: str, handler: Callable[[Ctx], Response]) -> Response:
-    """Run ``handler``, turn :class:`ApiError` into a CKAN error, and log the read either way."""
+    """Run ``handler``, turn :class:`~portal.errors.ActionError` into a CKAN error, and log the read either way."""
     ctx = _context(request)
     try:
         response = handler(ctx)
         status = response.status_code
-    except ApiError as e:
-        response, status = e.response(), e.status
+    except ActionError as e:
+        response, status = error_response(e), e.status
     except Exception:
         ctx.access.log(ctx.grant, action, target, None, 500)
         raise
@@ -231,7 +212,7 @@ def _serve(request: Request, action: str, target: str, handler: Callable[[Ctx], 
 def _dataset(ctx: Ctx, name: str) -> dict:
     d = ctx.suonline.dataset(name)
     if d is None:
-        raise ApiError(404, NOT_FOUND, f"dataset {name!r} is not delivered to Su Online")
+        raise NotFound(f"dataset {name!r} is not delivered to Su Online")
     return d
 
 
@@ -242,11 +223,11 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(409, VALIDATION, f"{name} must be an integer, got {raw!r}") from None
+        raise ValidationError(f"{name} must be an integer, got {raw!r}") from None
     hi = INT64_MAX if hi is None else hi  # DuckDB's LIMIT / OFFSET are 64-bit
     if value < lo or value > hi:
         bound = f"between {lo} and {hi}"
-        raise ApiError(409, VALIDATION, f"{name} must be {bound}, got {value}")
+        raise ValidationError(f"{name} must be {bound}, got {value}")
     return value
 
 
@@ -260,7 +241,7 @@ def list_units(request: Request) -> Response:
     def handler(ctx: Ctx) -> Response:
         level = request.query_params.get("level")
         if level not in (None, "", *units.LEVELS):
-            raise ApiError(409, VALIDATION, f"level must be one of {list(units.LEVELS)}, got {level!r}")
+            raise ValidationError(f"level must be one of {list(units.LEVELS)}, got {level!r}")
         out = []
         for u in units.all_units():
             if level and u.level != level:
@@ -349,10 +330,10 @@ def dataset_rows(code: str, name: str, request: Request) -> Response:
         d = ctx.suonline.delivery(_dataset(ctx, name), unit)
         if fmt == "parquet":
             if d.withheld:
-                raise ApiError(403, AUTH_ERROR, f"columns {list(d.withheld)} hold resident ID numbers in clear;"
+                raise NotAuthorized(f"columns {list(d.withheld)} hold resident ID numbers in clear;"
                                                 " the Parquet slice is refused (JSON rows omit those columns)")
             if d.path is None:
-                raise ApiError(404, NOT_FOUND, f"no slice of {name} for unit {unit.code} in version"
+                raise NotFound(f"no slice of {name} for unit {unit.code} in version"
                                                f" {d.version['version']}")
             ctx.rows = d.row_count
             return FileResponse(
@@ -361,7 +342,7 @@ def dataset_rows(code: str, name: str, request: Request) -> Response:
                 headers={"ETag": f'"{d.sha256}"', "X-Checksum-SHA256": d.sha256 or ""},
             )
         if fmt != "json":
-            raise ApiError(409, VALIDATION, f"format must be json or parquet, got {fmt!r}")
+            raise ValidationError(f"format must be json or parquet, got {fmt!r}")
         limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0)
         records = [json_row(r) for r in d.records(limit, offset)]
@@ -401,17 +382,17 @@ def dataset_changes(code: str, name: str, request: Request) -> Response:
         current = d.version["version"]
         since = _int_param(request, "since", d.previous_version, 1)
         if since is None:
-            raise ApiError(409, VALIDATION, f"{name} has no earlier version; since is required")
+            raise ValidationError(f"{name} has no earlier version; since is required")
         if since > current:
-            raise ApiError(409, VALIDATION, f"since={since} is newer than the current version {current}")
+            raise ValidationError(f"since={since} is newer than the current version {current}")
         if ctx.suonline.version(name, since) is None:
-            raise ApiError(409, VALIDATION, f"{name} has no version {since}")
+            raise ValidationError(f"{name} has no version {since}")
         if not d.primary_key:
-            raise ApiError(409, VALIDATION, f"{name} has no primary key; no change feed can be computed")
+            raise ValidationError(f"{name} has no primary key; no change feed can be computed")
         try:
             cs, excluded = ctx.suonline.changes(d, since)
         except ChangeFeedError as e:
-            raise ApiError(409, VALIDATION, str(e)) from None
+            raise ValidationError(str(e)) from None
         ctx.rows = len(cs.added) + len(cs.changed) + len(cs.removed)
         return ok({
             "unit": unit.code,
@@ -491,7 +472,7 @@ def _login_page(request: Request, unit: units.Unit | None, code: str, message: s
     return resp
 
 
-def _page_error(request: Request, code: str, e: ApiError) -> HTMLResponse:
+def _page_error(request: Request, code: str, e: ActionError) -> HTMLResponse:
     unit = units.find(code)
     if e.status == 404:
         return _login_page(request, unit, code, "没有这个单位。请核对单位代码。", 404)
@@ -512,7 +493,7 @@ def unit_page(code: str, request: Request) -> Response:
         token = _token(request, allow_query=True)
         try:
             grant = _authorize(ctx, unit, token)
-        except ApiError as e:
+        except ActionError as e:
             resp = _page_error(request, code, e)
             if ctx.grant is None and not token and request.cookies.get(COOKIE):
                 resp.delete_cookie(COOKIE, path=_cookie_path(request))  # a stale session: forget it
@@ -562,7 +543,7 @@ def unit_page(code: str, request: Request) -> Response:
     def page_serve(ctx: Ctx) -> Response:
         try:
             return handler(ctx)
-        except ApiError as e:
+        except ActionError as e:
             return _page_error(request, code, e)
 
     return _serve(request, "suonline.page", code, page_serve)
@@ -581,9 +562,9 @@ async def unit_login(code: str, request: Request) -> Response:
             if not _csrf_ok(request, submitted_csrf):
                 return _login_page(request, unit, code, "表单已失效，请重新输入密钥。", 403)
             if not token:
-                raise ApiError(403, AUTH_ERROR, "a Su Online unit key is required")
+                raise NotAuthorized("a Su Online unit key is required")
             grant = _authorize(ctx, unit, token)
-        except ApiError as e:
+        except ActionError as e:
             return _page_error(request, code, e)
         resp = RedirectResponse(str(request.url_for("suonline_page", code=unit.code).path), status_code=303)
         _start_session(ctx, resp, grant)
