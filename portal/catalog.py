@@ -564,9 +564,3 @@ def _release_free_memory() -> None:
     except (OSError, AttributeError):
         pass
 
-
-def dataset_path(store_root: Path, version: Version, fmt: str) -> Path | None:
-    f = version.file(fmt)
-    if not f:
-        return None
-    return Path(store_root) / version.path / f["path"]

@@ -55,7 +55,6 @@ def _not_modified(request: Request, etag: str, last_modified: str | None) -> boo
     return False
 
 
-_error = error_response
 
 
 def _resolve(request: Request, name: str, version: int | None) -> tuple[Dataset, Version]:
@@ -82,7 +81,7 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
         action = f"download.{ext}"
         grant = portal.gate.admit(d, request_token(request.headers), action)
     except ActionError as exc:
-        return _error(exc)
+        return error_response(exc)
     info = v.file(fmt) or {}
     sha = info.get("sha256")
     if sha:
@@ -183,7 +182,7 @@ def _datapackage_response(request: Request, name: str, version: int | None) -> R
     try:
         d, v = _resolve(request, name, version)
     except ActionError as exc:
-        return _error(exc)
+        return error_response(exc)
     body = dumps(datapackage(d, v, public_base(request), portal.store.root))
     etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}

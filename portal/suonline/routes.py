@@ -137,6 +137,10 @@ def _paths(request: Request) -> Paths:
 
 
 def _context(request: Request) -> Ctx:
+    """The portal's own published store and key store when mounted in it, else ones for the paths."""
+    portal = getattr(request.app.state, "portal", None)
+    if portal is not None:
+        return Ctx(request=request, store=portal.store, access=portal.access)
     paths = _paths(request)
     return Ctx(request=request, store=PublishedStore(paths.published), access=AccessStore(paths.portal_db))
 
@@ -575,7 +579,7 @@ async def unit_login(code: str, request: Request) -> Response:
 
 @router.get("/units/{code}/logout", name="suonline_logout")
 def unit_logout(code: str, request: Request) -> Response:
-    AccessStore(_paths(request).portal_db).end_session(request.cookies.get(COOKIE))
+    _context(request).access.end_session(request.cookies.get(COOKIE))
     resp = RedirectResponse(str(request.url_for("suonline_page", code=code).path), status_code=303)
     resp.delete_cookie(COOKIE, path=_cookie_path(request))
     return resp

@@ -25,11 +25,11 @@ from portal.suonline.guard import id_number_columns
 from sudata import units
 from sudata.publish import neutralise_formula
 from sudata.slicing import SCOPE_COLUMNS
+from sudata.vocabulary import OPEN_TYPE_LABELS  # noqa: F401 (used by the routes and the workbook)
 from sudata.store import PublishedStore
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time (no daylight saving)
 
-OPEN_TYPE_LABELS = {"unconditional": "无条件开放", "conditional": "有条件开放", "closed": "不予开放"}
 
 
 def _ident(name: str) -> str:

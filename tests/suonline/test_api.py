@@ -77,7 +77,7 @@ def test_revoked_and_expired_keys_are_refused(world, client):
 def test_a_street_key_does_not_open_its_district(world, client):
     msg = _error(client.get(f"/suonline/units/{DISTRICT}/manifest", headers=auth(world.keys[STREET])),
                  403, "Authorization Error")
-    assert msg == f"the key of unit {STREET} does not open unit {DISTRICT}"
+    assert msg == f"Authorization Error: the key of unit {STREET} does not open unit {DISTRICT}"  # CKAN form
 
 
 def test_not_found_and_validation_errors(world, client):
