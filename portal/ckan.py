@@ -513,12 +513,71 @@ async def action_unversioned(name: str, request: Request) -> Response:
     return await _call(request, name, "/api/action/datastore_search")
 
 
-for _method in ("GET", "POST"):
-    router.add_api_route("/api/3/action/{name}", action_v3, methods=[_method], tags=["CKAN Action API"],
-                         summary=f"CKAN action ({_method})", operation_id=f"ckan_action_v3_{_method.lower()}")
-    router.add_api_route("/api/action/{name}", action_unversioned, methods=[_method], tags=["CKAN Action API"],
-                         summary=f"CKAN action, unversioned path ({_method})",
-                         operation_id=f"ckan_action_{_method.lower()}")
+# -- the OpenAPI document: each action with its real parameters ------------------------------------
+_INT = {"type": "integer", "minimum": 0}
+_TEXT = {"type": "string"}
+_BOOL = {"type": "boolean"}
+_JSON_LIST = {"type": "string", "description": "a JSON list, or one value"}
+ACTION_PARAMETERS: dict[str, dict[str, tuple[dict, bool]]] = {   # action → parameter → (schema, required)
+    "status_show": {}, "site_read": {}, "group_list": {},
+    "help_show": {"name": (_TEXT, True)},
+    "package_list": {"limit": ({"type": "integer"}, False), "offset": (_INT, False)},
+    "package_show": {"id": (_TEXT, True)},
+    "current_package_list_with_resources": {"limit": (_INT, False), "offset": (_INT, False)},
+    "resource_show": {"id": (_TEXT, True)},
+    "package_search": {
+        "q": (_TEXT, False), "fq": (_TEXT, False), "fq_list": (_JSON_LIST, False), "sort": (_TEXT, False),
+        "rows": (_INT, False), "start": (_INT, False), "facet": (_BOOL, False), "facet.field": (_JSON_LIST, False),
+        "facet.limit": ({"type": "integer", "minimum": -1}, False), "facet.mincount": (_INT, False)},
+    "organization_list": {"sort": (_TEXT, False), "limit": ({"type": "integer"}, False), "offset": (_INT, False),
+                          "all_fields": (_BOOL, False), "organizations": (_JSON_LIST, False)},
+    "organization_show": {"id": (_TEXT, True), "include_datasets": (_BOOL, False)},
+    "tag_list": {"query": (_TEXT, False), "all_fields": (_BOOL, False)},
+    "datastore_search": {
+        "resource_id": (_TEXT, True), "filters": ({"type": "string", "description": "a JSON object"}, False),
+        "q": (_TEXT, False), "fields": (_JSON_LIST, False), "sort": (_TEXT, False), "limit": (_INT, False),
+        "offset": (_INT, False), "cursor": (_TEXT, False), "include_total": (_BOOL, False),
+        "distinct": (_BOOL, False),
+        "records_format": ({"type": "string", "enum": ["objects", "lists", "csv", "tsv"]}, False)},
+}
+_ENVELOPE = {"type": "object", "required": ["help", "success"],
+             "properties": {"help": {"type": "string"}, "success": {"type": "boolean"}, "result": {},
+                            "error": {"type": "object", "required": ["__type", "message"],
+                                      "properties": {"__type": {"type": "string"}, "message": {"type": "string"}}}}}
+_RESPONSES = {str(code): {"description": text, "content": {"application/json": {"schema": _ENVELOPE}}}
+              for code, text in ((200, "CKAN envelope with the result"), (400, "Bad Request / Search Query Error"),
+                                 (403, "Authorization Error"), (404, "Not Found Error"), (409, "Validation Error"))}
+
+
+def _openapi(name: str, method: str) -> dict:
+    params = ACTION_PARAMETERS[name]
+    if method == "GET":
+        return {"parameters": [{"name": p, "in": "query", "required": req, "schema": schema}
+                               for p, (schema, req) in params.items()], "responses": _RESPONSES}
+    body = {"type": "object", "properties": {p: schema for p, (schema, _) in params.items()},
+            "required": [p for p, (_, req) in params.items() if req]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": _RESPONSES}
+
+
+def _handler(name: str, api_path: str):
+    async def handler(request: Request) -> Response:
+        return await _call(request, name, api_path)
+    handler.__doc__ = ACTIONS[name].func.__doc__
+    return handler
+
+
+for _name in ACTION_PARAMETERS:
+    for _prefix, _path in (("/api/3/action/", "/api/3/action/datastore_search"),
+                           ("/api/action/", "/api/action/datastore_search")):
+        for _method in ("GET", "POST"):
+            router.add_api_route(
+                _prefix + _name, _handler(_name, _path), methods=[_method], tags=["CKAN Action API"],
+                summary=f"{_name} ({_method})", include_in_schema=_prefix == "/api/3/action/",
+                operation_id=f"{_name}_{_method.lower()}", openapi_extra=_openapi(_name, _method))
+for _method in ("GET", "POST"):  # any other name: CKAN's "Action name not known"
+    router.add_api_route("/api/3/action/{name}", action_v3, methods=[_method], include_in_schema=False)
+    router.add_api_route("/api/action/{name}", action_unversioned, methods=[_method], include_in_schema=False)
 
 
 @router.get("/api/3", include_in_schema=False)
