@@ -361,6 +361,111 @@ def _links(api_path: str, resource_id: str, params: dict, limit: int, offset: in
     return links
 
 
+@dataclass
+class _Query:
+    """One request's parameters, checked against the table's columns."""
+    fields: list[str]
+    select_cols: list[str]
+    filters: dict
+    q: object
+    where: list[str]                 # the request's conditions (for the page and the total)
+    args: list
+    sort_keys: list[tuple[str, bool]]
+    limit: int
+    offset: int
+    include_total: bool
+    distinct: bool
+    records_format: str
+
+    @property
+    def in_file_order(self) -> bool:
+        return self.sort_keys == [("_id", False)]
+
+
+def _parse_query(params: dict, allowed: dict[str, Column], data_cols: list[Column], int_param, bool_param) -> _Query:
+    fields = _as_list(params.get("fields"), "fields")
+    for f in fields:
+        _check(f, allowed, "fields")
+    filters = _as_dict(params.get("filters"), "filters")
+    q = params.get("q")
+    where, args = _filter_clauses(filters, allowed)
+    text_where, text_args = _text_clauses(q, allowed, data_cols)
+    sort_keys = _parse_sort(params.get("sort"), allowed)
+    if not any(name == "_id" for name, _ in sort_keys):
+        sort_keys.append(("_id", False))
+    records_format = params.get("records_format") or "objects"
+    if records_format not in RECORDS_FORMATS:
+        raise ValidationError("records_format: one of objects, lists, csv, tsv",
+                              {"records_format": ["Must be one of objects, lists, csv, tsv"]})
+    return _Query(
+        fields=fields, select_cols=fields or ["_id"] + [c.name for c in data_cols], filters=filters, q=q,
+        where=where + text_where, args=args + text_args, sort_keys=sort_keys,
+        limit=min(int_param("limit", DEFAULT_LIMIT, 0, None), MAX_LIMIT), offset=int_param("offset", 0, 0, None),
+        include_total=bool_param("include_total", True), distinct=bool_param("distinct", False),
+        records_format=records_format)
+
+
+def _page_conditions(qr: _Query, cursor: Cursor | None, spec: str) -> tuple[list[str], list, int]:
+    """The conditions of the requested page, their arguments and the rows to skip: after the cursor
+    (keyset paging) or past ``offset``."""
+    where, args, skip = list(qr.where), list(qr.args), qr.offset
+    if cursor is not None and not qr.distinct:
+        if cursor.spec != spec or len(cursor.values) != len(qr.sort_keys):
+            raise _invalid_cursor("not a cursor of this query")
+        clause, after_args = _after_clause(qr.sort_keys, cursor.values)
+        where.append(clause)
+        args.extend(after_args)
+        skip = qr.offset = 0
+    if not qr.where and not qr.distinct and qr.in_file_order and qr.limit:
+        # the whole table in file order: a page is a range of row numbers, which the Parquet reader
+        # can go to directly instead of counting past ``offset`` rows
+        start = (args[-1] if args else 0) if cursor is not None else skip
+        return ['"_id" > ?', '"_id" <= ?'], [start, start + qr.limit + 1], 0
+    return where, args, skip
+
+
+def _rows_sql(qr: _Query, source: str, where: list[str], extra: list[str]) -> str:
+    """The page's rows for the Python path (csv, tsv, distinct): the requested columns, then the sort
+    columns needed for the next cursor."""
+    projection = ", ".join(quote(c) for c in qr.select_cols)
+    if qr.distinct:
+        order_sql = _order_sql([(n, d) for n, d in qr.sort_keys if n in qr.select_cols]) or "1"
+        sql = f"select distinct {projection} from {source} t"
+    else:
+        order_sql = _order_sql(qr.sort_keys)
+        sql = f"select {projection}{''.join(f', {quote(n)}' for n in extra)} from {source} t"
+    if where:
+        sql += " where " + " and ".join(where)
+    if qr.distinct or not qr.in_file_order:
+        sql += f" order by {order_sql}"
+    # else: file order is _id order; DuckDB keeps a scan's order when no ORDER BY is given
+    # (preserve_insertion_order, on by default), which spares sorting the whole table for each page
+    return sql + " limit ? offset ?"
+
+
+def _fetch_page(cur, qr: _Query, table: Table, source: str, allowed: dict[str, Column], where: list[str],
+                args: list, skip: int):
+    """(records, number of rows, sort values of the last row when a next page may follow)."""
+    if qr.records_format in ("objects", "lists") and not qr.distinct:
+        # serialised by DuckDB itself (to_json): faster than building Python objects, and it runs
+        # without the interpreter lock
+        records, n_rows, last_keys = _json_page(
+            cur, source, qr.select_cols, allowed, qr.sort_keys, where, [table.path, *args], qr.limit, skip,
+            qr.records_format, None if qr.in_file_order else _order_sql(qr.sort_keys))
+        full = qr.limit and n_rows == qr.limit  # a full page may have a successor (empty at worst)
+        return records, n_rows, last_keys if full else None
+    extra = [n for n, _ in qr.sort_keys if n not in qr.select_cols] if not qr.distinct else []
+    sql = _rows_sql(qr, source, where, extra)
+    rows = cur.execute(sql, [table.path, *args, qr.limit + 1, skip]).fetchall() if qr.limit else []
+    last_keys = None
+    if len(rows) > qr.limit and not qr.distinct:
+        pos = {c: i for i, c in enumerate(qr.select_cols)}
+        pos.update({n: len(qr.select_cols) + i for i, n in enumerate(extra)})
+        last_keys = [rows[qr.limit - 1][pos[n]] for n, _ in qr.sort_keys]
+    rows = [r[:len(qr.select_cols)] for r in rows[:qr.limit]]
+    return _text_records(rows, qr.select_cols, qr.records_format), len(rows), last_keys
+
+
 def search(
     store: Datastore,
     table: Table,
@@ -377,122 +482,51 @@ def search(
     cols = store.columns(table.path)
     allowed: dict[str, Column] = {"_id": Column("_id", "BIGINT")}
     allowed.update({c.name: c for c in cols if c.name != "_id"})
-    data_cols = [c for c in cols if c.name != "_id"]
-
-    fields = _as_list(params.get("fields"), "fields")
-    for f in fields:
-        _check(f, allowed, "fields")
-    select_cols = fields or ["_id"] + [c.name for c in data_cols]
-    filters = _as_dict(params.get("filters"), "filters")
-    q = params.get("q")
-    where, args = _filter_clauses(filters, allowed)
-    text_where, text_args = _text_clauses(q, allowed, data_cols)
-    where, args = where + text_where, args + text_args
-
-    sort_keys = _parse_sort(params.get("sort"), allowed)
-    if not any(name == "_id" for name, _ in sort_keys):
-        sort_keys.append(("_id", False))
-    limit = min(int_param("limit", DEFAULT_LIMIT, 0, None), MAX_LIMIT)
-    offset = int_param("offset", 0, 0, None)
-    include_total = bool_param("include_total", True)
-    distinct = bool_param("distinct", False)
-    records_format = params.get("records_format") or "objects"
-    if records_format not in RECORDS_FORMATS:
-        raise ValidationError("records_format: one of objects, lists, csv, tsv",
-                              {"records_format": ["Must be one of objects, lists, csv, tsv"]})
-    spec = _query_spec(resource_id, filters, params.get("q"), sort_keys, fields, distinct)
+    qr = _parse_query(params, allowed, [c for c in cols if c.name != "_id"], int_param, bool_param)
+    spec = _query_spec(resource_id, qr.filters, params.get("q"), qr.sort_keys, qr.fields, qr.distinct)
     source = _source_sql(cols)
-
-    page_where, page_args = list(where), list(args)
-    if cursor is not None and not distinct:
-        if cursor.spec != spec or len(cursor.values) != len(sort_keys):
-            raise _invalid_cursor("not a cursor of this query")
-        clause, after_args = _after_clause(sort_keys, cursor.values)
-        page_where.append(clause)
-        page_args.extend(after_args)
-        offset = 0
-    scan_offset = offset
-    in_file_order = sort_keys == [("_id", False)]
-    if not where and not distinct and in_file_order and limit:
-        # the whole table in file order: a page is a range of row numbers, which the Parquet reader
-        # can go to directly instead of counting past ``offset`` rows
-        start = offset
-        if cursor is not None:
-            start = page_args.pop() if page_args else 0
-        page_where = ['"_id" > ?', '"_id" <= ?']
-        page_args = [start, start + limit + 1]
-        scan_offset = 0
-
-    projection = ", ".join(quote(c) for c in select_cols)
-    order_sql = _order_sql(sort_keys)
-    # the sort columns are fetched too (after the requested ones) to build the next cursor
-    extra = [n for n, _ in sort_keys if n not in select_cols] if not distinct else []
-    if distinct:
-        order_sql = _order_sql([(n, d) for n, d in sort_keys if n in select_cols]) or "1"
-        sql = f"select distinct {projection} from {source} t"
-    else:
-        sql = f"select {projection}{''.join(f', {quote(n)}' for n in extra)} from {source} t"
-    if page_where:
-        sql += " where " + " and ".join(page_where)
-    if distinct or not in_file_order:
-        sql += f" order by {order_sql}"
-    # else: file order is _id order; DuckDB keeps a scan's order when no ORDER BY is given
-    # (preserve_insertion_order, on by default), which spares sorting the whole table for each page
-    sql += " limit ? offset ?"
-
+    where, args, skip = _page_conditions(qr, cursor, spec)
     cur = store.cursor()
-    # objects and lists are serialised by DuckDB itself (to_json), which is faster than building
-    # Python objects and runs without the interpreter lock; csv/tsv and distinct go through Python
-    json_path = records_format in ("objects", "lists") and not distinct
-    last_keys = None
     try:
-        if json_path:
-            records, n_rows, last_keys = _json_page(
-                cur, source, select_cols, allowed, sort_keys, page_where, [table.path, *page_args], limit,
-                scan_offset, records_format, None if in_file_order else order_sql)
-            if not (limit and n_rows == limit):
-                last_keys = None  # a full page may have a successor (the next page is empty at worst)
-        else:
-            rows = cur.execute(sql, [table.path, *page_args, limit + 1, scan_offset]).fetchall() if limit else []
-            if len(rows) > limit and not distinct:
-                pos = {c: i for i, c in enumerate(select_cols)}
-                pos.update({n: len(select_cols) + i for i, n in enumerate(extra)})
-                last_keys = [rows[limit - 1][pos[n]] for n, _ in sort_keys]
-            rows = [r[:len(select_cols)] for r in rows[:limit]]
-            n_rows = len(rows)
-            records = _text_records(rows, select_cols, records_format)
-        total = _total(cur, table, source, projection, where, args, distinct) if include_total else None
+        records, n_rows, last_keys = _fetch_page(cur, qr, table, source, allowed, where, args, skip)
+        projection = ", ".join(quote(c) for c in qr.select_cols)
+        total = _total(cur, table, source, projection, qr.where, qr.args, qr.distinct) if qr.include_total else None
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException,
             duckdb.TypeMismatchException, duckdb.OutOfRangeException):
         # the engine's own message names internals: say what the client can act on
         raise ValidationError("filters: a value does not fit its column's type",
                               {"filters": ["a value does not fit its column's type"]}) from None
-
     next_cursor = None
     if last_keys is not None:
         next_cursor = encode_cursor(signer, Cursor(table.dataset, table.version, spec, last_keys))
+    return _result(qr, table, resource_id, params, allowed, columns_info, records, total, next_cursor,
+                   api_path), n_rows
+
+
+def _result(qr: _Query, table: Table, resource_id: str, params: dict, allowed, columns_info, records, total,
+            next_cursor: str | None, api_path: str) -> dict:
     result = {
-        "include_total": include_total,
+        "include_total": qr.include_total,
         "resource_id": resource_id,
-        "fields": fields_out(select_cols, allowed, columns_info),
-        "records_format": records_format,
+        "fields": fields_out(qr.select_cols, allowed, columns_info),
+        "records_format": qr.records_format,
         "records": records,
-        "limit": limit,
-        "offset": offset,
-        "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in sort_keys),
-        "_links": _links(api_path, resource_id, params, limit, offset, next_cursor),
+        "limit": qr.limit,
+        "offset": qr.offset,
+        "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in qr.sort_keys),
+        "_links": _links(api_path, resource_id, params, qr.limit, qr.offset, next_cursor),
         "version": table.version,
     }
-    if filters:
-        result["filters"] = filters
-    if q not in (None, ""):
-        result["q"] = q
-    if include_total:
+    if qr.filters:
+        result["filters"] = qr.filters
+    if qr.q not in (None, ""):
+        result["q"] = qr.q
+    if qr.include_total:
         result["total"] = total
         result["total_was_estimated"] = False
     if next_cursor:
         result["next_cursor"] = next_cursor
-    return result, n_rows
+    return result
 
 
 def _json_value(col: Column) -> str:
