@@ -13,12 +13,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from sudata.access import AccessStore
+from .access import AccessStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
 from . import ckan, dcat, files, web
 from .auth import Gate
+from .errors import ServerErrorGuard
+from .secret import load_secret
+from .signing import Signer
 from .catalog import DATA_FORMATS, CatalogIndex, Dataset, Version
 from .datastore import Datastore
 
@@ -35,6 +38,8 @@ class Portal:
         self.access = AccessStore(paths.portal_db)
         self.gate = Gate(self.access)
         self.datastore = Datastore()
+        self.secret = load_secret(paths.portal_db.parent)
+        self.cursor_signer = Signer(self.secret, "datastore_search cursor")
 
     def file_path(self, d: Dataset, v: Version, fmt: str) -> Path | None:
         """The file of one format of a version, if it is in the store."""
@@ -89,6 +94,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                        allow_headers=["Authorization", "X-CKAN-API-Key", "Content-Type"],
                        expose_headers=["ETag", "Last-Modified", "X-Dataset-Version"], max_age=86400)
+    app.add_middleware(ServerErrorGuard)
     app.state.portal = portal
     app.state.paths = paths
     app.include_router(ckan.router)

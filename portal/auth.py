@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sudata.access import AccessStore, Grant
+from .access import AccessStore, Grant
 
 from .catalog import Dataset
 from .errors import NotAuthorized

@@ -60,11 +60,11 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     try:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: an offset pushes it past year 9999
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 def ckan_time(value: str | None) -> str | None:
@@ -564,9 +564,3 @@ def _release_free_memory() -> None:
     except (OSError, AttributeError):
         pass
 
-
-def dataset_path(store_root: Path, version: Version, fmt: str) -> Path | None:
-    f = version.file(fmt)
-    if not f:
-        return None
-    return Path(store_root) / version.path / f["path"]

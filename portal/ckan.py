@@ -22,8 +22,8 @@ from .auth import request_token
 from .catalog import (
     DATA_FORMATS, DIMENSIONS, OPEN_TYPE_LABELS, Dataset, Organization, Snapshot, ckan_time, stable_id,
 )
-from .errors import ActionError, BadRequest, NotFound, SearchQueryError, ValidationError
-from .jsonutil import dumps
+from .errors import INT64_MAX, ActionError, BadRequest, NotFound, SearchQueryError, ValidationError
+from .jsonutil import dumps, parse_json
 from .search import SearchQueryError as _QueryError
 from .search import search
 
@@ -149,6 +149,8 @@ class Params(dict):
             raise ValidationError(f"{name}: invalid integer", {name: ["Invalid integer"]}) from None
         if minimum is not None and n < minimum:
             raise ValidationError(f"{name}: must be at least {minimum}", {name: ["Must be a natural number"]})
+        if abs(n) > INT64_MAX:
+            raise ValidationError(f"{name}: out of range (at most {INT64_MAX})", {name: ["Integer out of range"]})
         if maximum is not None:
             n = min(n, maximum)
         return n
@@ -174,7 +176,7 @@ class Params(dict):
             s = v.strip()
             if s.startswith("["):
                 try:
-                    v = json.loads(s)
+                    v = parse_json(s)
                 except ValueError:
                     raise ValidationError(f"{name}: invalid JSON list", {name: ["Invalid JSON list"]}) from None
             else:
@@ -404,16 +406,38 @@ def datastore_search(ctx: Context, p: Params):
         d = ctx.snap.get(rid)
         if d is None:
             raise NotFound(f"Resource \"{rid}\" was not found.")
-    path = ctx.portal.file_path(d, d.current, "parquet")
+    cursor = ds.read_cursor(ctx.portal.cursor_signer, p.get("cursor"), d.name)
+    version = d.current if cursor is None else _pinned_version(d, cursor.version)
+    path = ctx.portal.file_path(d, version, "parquet")
     if path is None:
+        if cursor is not None:
+            raise _version_gone(d, cursor.version)
         raise NotFound(f"Resource \"{rid}\" has no datastore table.")
     grant = ctx.portal.gate.admit(d, ctx.token, "datastore_search")
-    columns_info = {c["name"]: c for c in d.columns}
-    result, n = ds.search(
-        ctx.portal.datastore, str(path), d.current.row_count, rid, p, columns_info,
-        p.int, p.bool, api_path=ctx.api_path)
+    table = ds.Table(d.name, version.version, str(path), version.row_count)
+    try:
+        result, n = ds.search(
+            ctx.portal.datastore, table, rid, p, {c["name"]: c for c in d.columns}, p.int, p.bool,
+            ctx.portal.cursor_signer, cursor, api_path=ctx.api_path)
+    except ActionError as exc:
+        ctx.portal.gate.record(grant, "datastore_search", d, None, exc.status)
+        raise
     ctx.portal.gate.record(grant, "datastore_search", d, n)
     return result
+
+
+def _version_gone(d: Dataset, version: int) -> ValidationError:
+    return ValidationError(f"cursor: version {version} of {d.name} is no longer published; start again"
+                           " without a cursor", {"cursor": ["version no longer available"]})
+
+
+def _pinned_version(d: Dataset, version: int):
+    """The version a cursor was issued on: versions are immutable files, so paging goes on reading it
+    even after a newer one became current."""
+    v = d.version(version)
+    if v is None:
+        raise _version_gone(d, version)
+    return v
 
 
 # -- HTTP ------------------------------------------------------------------------------------------
@@ -441,7 +465,7 @@ async def _params(request: Request) -> Params:
                 raise BadRequest("multipart bodies are not accepted: this catalog is read-only")
             else:
                 try:
-                    parsed = json.loads(body)
+                    parsed = parse_json(body)
                 except ValueError:
                     raise BadRequest("JSON Error: could not parse the request body as JSON") from None
                 if not isinstance(parsed, dict):
@@ -489,12 +513,71 @@ async def action_unversioned(name: str, request: Request) -> Response:
     return await _call(request, name, "/api/action/datastore_search")
 
 
-for _method in ("GET", "POST"):
-    router.add_api_route("/api/3/action/{name}", action_v3, methods=[_method], tags=["CKAN Action API"],
-                         summary=f"CKAN action ({_method})", operation_id=f"ckan_action_v3_{_method.lower()}")
-    router.add_api_route("/api/action/{name}", action_unversioned, methods=[_method], tags=["CKAN Action API"],
-                         summary=f"CKAN action, unversioned path ({_method})",
-                         operation_id=f"ckan_action_{_method.lower()}")
+# -- the OpenAPI document: each action with its real parameters ------------------------------------
+_INT = {"type": "integer", "minimum": 0}
+_TEXT = {"type": "string"}
+_BOOL = {"type": "boolean"}
+_JSON_LIST = {"type": "string", "description": "a JSON list, or one value"}
+ACTION_PARAMETERS: dict[str, dict[str, tuple[dict, bool]]] = {   # action → parameter → (schema, required)
+    "status_show": {}, "site_read": {}, "group_list": {},
+    "help_show": {"name": (_TEXT, True)},
+    "package_list": {"limit": ({"type": "integer"}, False), "offset": (_INT, False)},
+    "package_show": {"id": (_TEXT, True)},
+    "current_package_list_with_resources": {"limit": (_INT, False), "offset": (_INT, False)},
+    "resource_show": {"id": (_TEXT, True)},
+    "package_search": {
+        "q": (_TEXT, False), "fq": (_TEXT, False), "fq_list": (_JSON_LIST, False), "sort": (_TEXT, False),
+        "rows": (_INT, False), "start": (_INT, False), "facet": (_BOOL, False), "facet.field": (_JSON_LIST, False),
+        "facet.limit": ({"type": "integer", "minimum": -1}, False), "facet.mincount": (_INT, False)},
+    "organization_list": {"sort": (_TEXT, False), "limit": ({"type": "integer"}, False), "offset": (_INT, False),
+                          "all_fields": (_BOOL, False), "organizations": (_JSON_LIST, False)},
+    "organization_show": {"id": (_TEXT, True), "include_datasets": (_BOOL, False)},
+    "tag_list": {"query": (_TEXT, False), "all_fields": (_BOOL, False)},
+    "datastore_search": {
+        "resource_id": (_TEXT, True), "filters": ({"type": "string", "description": "a JSON object"}, False),
+        "q": (_TEXT, False), "fields": (_JSON_LIST, False), "sort": (_TEXT, False), "limit": (_INT, False),
+        "offset": (_INT, False), "cursor": (_TEXT, False), "include_total": (_BOOL, False),
+        "distinct": (_BOOL, False),
+        "records_format": ({"type": "string", "enum": ["objects", "lists", "csv", "tsv"]}, False)},
+}
+_ENVELOPE = {"type": "object", "required": ["help", "success"],
+             "properties": {"help": {"type": "string"}, "success": {"type": "boolean"}, "result": {},
+                            "error": {"type": "object", "required": ["__type", "message"],
+                                      "properties": {"__type": {"type": "string"}, "message": {"type": "string"}}}}}
+_RESPONSES = {str(code): {"description": text, "content": {"application/json": {"schema": _ENVELOPE}}}
+              for code, text in ((200, "CKAN envelope with the result"), (400, "Bad Request / Search Query Error"),
+                                 (403, "Authorization Error"), (404, "Not Found Error"), (409, "Validation Error"))}
+
+
+def _openapi(name: str, method: str) -> dict:
+    params = ACTION_PARAMETERS[name]
+    if method == "GET":
+        return {"parameters": [{"name": p, "in": "query", "required": req, "schema": schema}
+                               for p, (schema, req) in params.items()], "responses": _RESPONSES}
+    body = {"type": "object", "properties": {p: schema for p, (schema, _) in params.items()},
+            "required": [p for p, (_, req) in params.items() if req]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": _RESPONSES}
+
+
+def _handler(name: str, api_path: str):
+    async def handler(request: Request) -> Response:
+        return await _call(request, name, api_path)
+    handler.__doc__ = ACTIONS[name].func.__doc__
+    return handler
+
+
+for _name in ACTION_PARAMETERS:
+    for _prefix, _path in (("/api/3/action/", "/api/3/action/datastore_search"),
+                           ("/api/action/", "/api/action/datastore_search")):
+        for _method in ("GET", "POST"):
+            router.add_api_route(
+                _prefix + _name, _handler(_name, _path), methods=[_method], tags=["CKAN Action API"],
+                summary=f"{_name} ({_method})", include_in_schema=_prefix == "/api/3/action/",
+                operation_id=f"{_name}_{_method.lower()}", openapi_extra=_openapi(_name, _method))
+for _method in ("GET", "POST"):  # any other name: CKAN's "Action name not known"
+    router.add_api_route("/api/3/action/{name}", action_v3, methods=[_method], include_in_schema=False)
+    router.add_api_route("/api/action/{name}", action_unversioned, methods=[_method], include_in_schema=False)
 
 
 @router.get("/api/3", include_in_schema=False)

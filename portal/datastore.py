@@ -9,7 +9,6 @@ values of its last row), and the next page starts strictly after it, instead of 
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -23,8 +22,11 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from .errors import ValidationError
-from .jsonutil import Fragment
+from sudata.publish import neutralise_formula
+
+from .errors import INT64_MAX, INT64_MIN, ValidationError
+from .jsonutil import Fragment, parse_json
+from .signing import BadSignature, Signer
 
 MAX_LIMIT = 32000
 DEFAULT_LIMIT = 100
@@ -100,7 +102,7 @@ def _as_list(value, name: str) -> list[str]:
         s = value.strip()
         if s.startswith("["):
             try:
-                value = json.loads(s)
+                value = parse_json(s)
             except ValueError:
                 raise ValidationError(f"{name}: invalid JSON list", {name: ["Invalid JSON list"]}) from None
         else:
@@ -115,7 +117,7 @@ def _as_dict(value, name: str) -> dict:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
         except ValueError:
             raise ValidationError(f"{name}: invalid JSON object", {name: ["Invalid JSON object"]}) from None
     if not isinstance(value, dict):
@@ -158,6 +160,9 @@ def _parse_sort(value, allowed: dict[str, Column]) -> list[tuple[str, bool]]:
 
 
 def _scalar(v, field: str):
+    if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
+        raise ValidationError(f"filters: value for {field!r} is out of range (64-bit integers)",
+                              {"filters": [f"integer out of range for {field!r}"]})
     if v is None or isinstance(v, (str, int, float, bool)):
         return v
     raise ValidationError(f"filters: invalid value for {field!r}", {"filters": [f"invalid value for {field!r}"]})
@@ -186,22 +191,42 @@ def _dec(v):
     return v
 
 
-def _encode_cursor(spec: str, values: list) -> str:
-    raw = json.dumps({"q": spec, "v": [_enc(v) for v in values]}, separators=(",", ":"), ensure_ascii=False)
-    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+@dataclass(frozen=True)
+class Cursor:
+    """Where a keyset page sequence stands: the version it reads (pinned for the whole sequence, so a
+    publication between two pages cannot mix versions), the query it belongs to and the sort values
+    of the last row handed out. Signed, so it cannot be forged or altered."""
+    dataset: str
+    version: int
+    spec: str
+    values: list
 
 
-def _decode_cursor(token: str, spec: str, n: int) -> list:
+def encode_cursor(signer: Signer, c: Cursor) -> str:
+    return signer.dumps({"d": c.dataset, "ver": c.version, "q": c.spec, "v": [_enc(v) for v in c.values]})
+
+
+def _invalid_cursor(why: str) -> ValidationError:
+    return ValidationError(f"cursor: {why}; start again without a cursor", {"cursor": [why]})
+
+
+def read_cursor(signer: Signer, token, dataset: str) -> Cursor | None:
+    """The cursor of a request (None when there is none); a forged, altered or foreign one is refused."""
+    if token in (None, ""):
+        return None
+    if not isinstance(token, str):
+        raise _invalid_cursor("not a cursor")
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        obj = json.loads(raw)
-        values = [_dec(v) for v in obj["v"]]
-        ok = obj["q"] == spec and len(values) == n
-    except (ValueError, KeyError, TypeError):
-        ok = False
-    if not ok:
-        raise ValidationError("cursor: not a cursor of this query", {"cursor": ["Invalid cursor for this query"]})
-    return values
+        obj = signer.loads(token)
+    except BadSignature:
+        raise _invalid_cursor("not a cursor issued by this portal") from None
+    try:
+        c = Cursor(str(obj["d"]), obj["ver"], str(obj["q"]), [_dec(v) for v in obj["v"]])
+    except (ValueError, KeyError, TypeError, ArithmeticError):
+        raise _invalid_cursor("not a cursor issued by this portal") from None
+    if c.dataset != dataset or not isinstance(c.version, int):
+        raise _invalid_cursor("a cursor of another table")
+    return c
 
 
 def fields_out(select_cols, allowed, columns_info) -> list[dict]:
@@ -218,29 +243,16 @@ def fields_out(select_cols, allowed, columns_info) -> list[dict]:
 
 
 # -- the search ------------------------------------------------------------------------------------
-def search(
-    store: Datastore,
-    parquet_path: str,
-    row_count: int,
-    resource_id: str,
-    params: dict,
-    columns_info: dict[str, dict],
-    int_param,
-    bool_param,
-    api_path: str = "/api/3/action/datastore_search",
-) -> tuple[dict, int]:
-    """Run one ``datastore_search``; returns the CKAN result and the number of records in it."""
-    cols = store.columns(parquet_path)
-    allowed: dict[str, Column] = {"_id": Column("_id", "BIGINT")}
-    allowed.update({c.name: c for c in cols if c.name != "_id"})
-    data_cols = [c for c in cols if c.name != "_id"]
+@dataclass(frozen=True)
+class Table:
+    """The immutable Parquet file of one published version."""
+    dataset: str
+    version: int
+    path: str
+    row_count: int
 
-    fields = _as_list(params.get("fields"), "fields")
-    for f in fields:
-        _check(f, allowed, "fields")
-    out_cols = fields or ["_id"] + [c.name for c in data_cols]
 
-    filters = _as_dict(params.get("filters"), "filters")
+def _filter_clauses(filters: dict, allowed: dict[str, Column]) -> tuple[list[str], list]:
     where: list[str] = []
     args: list = []
     for name, value in filters.items():
@@ -257,8 +269,13 @@ def search(
         else:
             where.append(f"{quote(name)} = ?")
             args.append(_scalar(value, name))
+    return where, args
 
-    q = params.get("q")
+
+def _text_clauses(q, allowed: dict[str, Column], data_cols: list[Column]) -> tuple[list[str], list]:
+    """``q``: full text over every column, or ``{column: text}`` (substring, case-insensitive)."""
+    where: list[str] = []
+    args: list = []
     if isinstance(q, str) and q.strip().startswith("{"):
         q = _as_dict(q, "q")
     if isinstance(q, dict):
@@ -271,148 +288,66 @@ def search(
     elif q not in (None, ""):
         if not isinstance(q, (str, int, float)):
             raise ValidationError("q: invalid value", {"q": ["Invalid value"]})
-        terms = str(q).lower().split()
-        for term in terms:
+        for term in str(q).lower().split():
             ors = [f"contains(lower(cast({quote(c.name)} as varchar)), ?)" for c in data_cols]
             where.append("(" + " or ".join(ors) + ")")
             args.extend([term] * len(data_cols))
+    return where, args
 
-    sort_keys = _parse_sort(params.get("sort"), allowed)
-    if not any(name == "_id" for name, _ in sort_keys):
-        sort_keys.append(("_id", False))
-    limit = int_param("limit", DEFAULT_LIMIT, 0, None)
-    limit = min(limit, MAX_LIMIT)
-    offset = int_param("offset", 0, 0, None)
-    include_total = bool_param("include_total", True)
-    distinct = bool_param("distinct", False)
-    records_format = params.get("records_format") or "objects"
-    if records_format not in RECORDS_FORMATS:
-        raise ValidationError("records_format: one of objects, lists, csv, tsv",
-                              {"records_format": ["Must be one of objects, lists, csv, tsv"]})
 
-    spec = hashlib.sha256(json.dumps(
-        [resource_id, sorted(filters.items(), key=lambda kv: kv[0]) if filters else [], params.get("q") or "",
+def _after_clause(sort_keys: list[tuple[str, bool]], values: list) -> tuple[str, list]:
+    """Rows strictly after ``values`` in the sort order (NULLS LAST)."""
+    clauses, args = [], []
+    for k, (name, desc) in enumerate(sort_keys):
+        v = values[k]
+        if v is None:
+            continue  # nothing sorts after NULL within this key (NULLS LAST)
+        parts = [f"{quote(sort_keys[j][0])} is not distinct from ?" for j in range(k)]
+        parts.append(f"({quote(name)} {'<' if desc else '>'} ? or {quote(name)} is null)")
+        clauses.append("(" + " and ".join(parts) + ")")
+        args.extend(values[:k])
+        args.append(v)
+    return ("(" + " or ".join(clauses) + ")" if clauses else "false"), args
+
+
+def _query_spec(resource_id, filters, q, sort_keys, fields, distinct) -> str:
+    """What a cursor belongs to: a page sequence may not change its query midway."""
+    return hashlib.sha256(json.dumps(
+        [resource_id, sorted(filters.items(), key=lambda kv: kv[0]) if filters else [], q or "",
          sort_keys, fields, distinct], default=str, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
-    source = "(select file_row_number + 1 as _id, * exclude (file_row_number) from read_parquet(?, file_row_number = true))"
-    if "_id" in {c.name for c in cols}:
-        source = "(select file_row_number + 1 as _id, * exclude (file_row_number, _id) from read_parquet(?, file_row_number = true))"
-    base_where = list(where)
-    base_args = list(args)
 
-    cursor_token = params.get("cursor")
-    page_where = list(where)
-    page_args = list(args)
-    if cursor_token and not distinct:
-        if not isinstance(cursor_token, str):
-            raise ValidationError("cursor: invalid", {"cursor": ["Invalid cursor"]})
-        values = _decode_cursor(cursor_token, spec, len(sort_keys))
-        clauses = []
-        for k, (name, desc) in enumerate(sort_keys):
-            v = values[k]
-            if v is None:
-                continue  # nothing sorts after NULL within this key (NULLS LAST)
-            parts = [f"{quote(sort_keys[j][0])} is not distinct from ?" for j in range(k)]
-            parts.append(f"({quote(name)} {'<' if desc else '>'} ? or {quote(name)} is null)")
-            clauses.append("(" + " and ".join(parts) + ")")
-            page_args.extend(values[:k])
-            page_args.append(v)
-        page_where.append("(" + " or ".join(clauses) + ")" if clauses else "false")
-        offset = 0
-    scan_offset = offset
-    if not where and not distinct and sort_keys == [("_id", False)] and limit:
-        # the whole table in file order: a page is a range of row numbers, which the Parquet reader
-        # can go to directly instead of counting past ``offset`` rows
-        start = offset
-        if cursor_token:
-            start = page_args.pop() if page_args else 0
-            page_where = []
-        page_where = [*page_where, '"_id" > ?', '"_id" <= ?']
-        page_args = [*page_args, start, start + limit + 1]
-        scan_offset = 0
+def _source_sql(cols: list[Column]) -> str:
+    drop = "file_row_number, _id" if "_id" in {c.name for c in cols} else "file_row_number"
+    return f"(select file_row_number + 1 as _id, * exclude ({drop}) from read_parquet(?, file_row_number = true))"
 
-    select_cols = out_cols
-    projection = ", ".join(quote(c) for c in select_cols)
-    order_sql = ", ".join(f"{quote(n)} {'desc' if d else 'asc'} nulls last" for n, d in sort_keys)
-    # the sort columns are fetched too (after the requested ones) to build the next cursor
-    extra = [n for n, _ in sort_keys if n not in select_cols] if not distinct else []
-    fetch_sql = projection + "".join(f", {quote(n)}" for n in extra)
-    if distinct:
-        order_sql = ", ".join(f"{quote(n)} {'desc' if d else 'asc'} nulls last"
-                              for n, d in sort_keys if n in select_cols) or "1"
-        sql = f"select distinct {projection} from {source} t"
-    else:
-        sql = f"select {fetch_sql} from {source} t"
-    if page_where:
-        sql += " where " + " and ".join(page_where)
-    if distinct or sort_keys != [("_id", False)]:
-        sql += f" order by {order_sql}"
-    # else: file order is _id order; DuckDB keeps a scan's order when no ORDER BY is given
-    # (preserve_insertion_order, on by default), which spares sorting the whole table for each page
-    sql += " limit ? offset ?"
 
-    result_fields = fields_out(select_cols, allowed, columns_info)
-    cur = store.cursor()
-    # objects and lists are serialised by DuckDB itself (to_json), which is faster than building
-    # Python objects and runs without the interpreter lock; csv/tsv and distinct go through Python
-    json_path = records_format in ("objects", "lists") and not distinct
-    try:
-        if json_path:
-            records, n_rows, last_keys = _json_page(
-                cur, source, select_cols, allowed, sort_keys, page_where, [parquet_path, *page_args], limit,
-                scan_offset, records_format, order_sql if sort_keys != [("_id", False)] else None)
-            rows = []
-        else:
-            rows = cur.execute(sql, [parquet_path, *page_args, limit + 1, scan_offset]).fetchall() if limit else []
-        total = None
-        if include_total:
-            if not base_where and not distinct:
-                total = row_count
-            elif distinct:
-                total = cur.execute(
-                    f"select count(*) from (select distinct {projection} from {source} t"
-                    + (" where " + " and ".join(base_where) if base_where else "") + ")",
-                    [parquet_path, *base_args]).fetchall()[0][0]
-            else:
-                total = cur.execute(
-                    f"select count(*) from {source} t where " + " and ".join(base_where),
-                    [parquet_path, *base_args]).fetchall()[0][0]
-    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException,
-            duckdb.TypeMismatchException) as exc:
-        msg = str(exc).splitlines()[0]
-        raise ValidationError(f"invalid filter value: {msg}", {"filters": [msg]}) from None
+def _order_sql(sort_keys) -> str:
+    return ", ".join(f"{quote(n)} {'desc' if d else 'asc'} nulls last" for n, d in sort_keys)
 
-    next_cursor = None
-    if json_path:
-        # a full page may have a successor: hand out its cursor (the next page is empty at worst)
-        if limit and n_rows == limit and last_keys is not None:
-            next_cursor = _encode_cursor(spec, last_keys)
-    else:
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        n_rows = len(rows)
-        n_out = len(select_cols)
-        if has_more and rows and not distinct:
-            last = rows[-1]
-            pos = {c: i for i, c in enumerate(select_cols)}
-            pos.update({n: n_out + i for i, n in enumerate(extra)})
-            next_cursor = _encode_cursor(spec, [last[pos[n]] for n, _ in sort_keys])
-        if extra:
-            rows = [r[:n_out] for r in rows]
 
-    if json_path:
-        pass
-    elif records_format == "objects":
-        records = [dict(zip(select_cols, r)) for r in rows]
-    elif records_format == "lists":
-        records = [list(r) for r in rows]
-    else:
-        buf = io.StringIO()
-        writer = csv.writer(buf, delimiter="," if records_format == "csv" else "\t", lineterminator="\n")
-        for r in rows:
-            writer.writerow(["" if v is None else _text(v) for v in r])
-        records = buf.getvalue()
+def _total(cur, table: Table, source: str, projection: str, where: list[str], args: list, distinct: bool) -> int:
+    if not where and not distinct:
+        return table.row_count
+    cond = (" where " + " and ".join(where)) if where else ""
+    inner = f"select distinct {projection} from {source} t{cond}" if distinct else f"select 1 from {source} t{cond}"
+    return cur.execute(f"select count(*) from ({inner})", [table.path, *args]).fetchall()[0][0]
 
+
+def _text_records(rows, select_cols: list[str], records_format: str):
+    if records_format == "objects":
+        return [dict(zip(select_cols, r)) for r in rows]
+    if records_format == "lists":
+        return [list(r) for r in rows]
+    buf = io.StringIO()
+    # CRLF rows (RFC 4180, and what CKAN writes): a CR inside a value is then quoted too
+    writer = csv.writer(buf, delimiter="," if records_format == "csv" else "\t")
+    for r in rows:
+        writer.writerow(["" if v is None else neutralise_formula(v) if isinstance(v, str) else _text(v) for v in r])
+    return buf.getvalue()
+
+
+def _links(api_path: str, resource_id: str, params: dict, limit: int, offset: int, next_cursor: str | None) -> dict:
     link_params = {"resource_id": resource_id}
     for key in ("q", "filters", "fields", "sort", "records_format", "distinct", "include_total"):
         v = params.get(key)
@@ -421,32 +356,177 @@ def search(
     if "limit" in params:
         link_params["limit"] = str(limit)
     links = {"start": f"{api_path}?{urlencode(link_params)}"}
-    if next_cursor:
-        links["next"] = f"{api_path}?{urlencode({**link_params, 'cursor': next_cursor})}"
-    else:
-        links["next"] = f"{api_path}?{urlencode({**link_params, 'offset': str(offset + limit)})}"
+    following = {"cursor": next_cursor} if next_cursor else {"offset": str(offset + limit)}
+    links["next"] = f"{api_path}?{urlencode({**link_params, **following})}"
+    return links
 
+
+@dataclass
+class _Query:
+    """One request's parameters, checked against the table's columns."""
+    fields: list[str]
+    select_cols: list[str]
+    filters: dict
+    q: object
+    where: list[str]                 # the request's conditions (for the page and the total)
+    args: list
+    sort_keys: list[tuple[str, bool]]
+    limit: int
+    offset: int
+    include_total: bool
+    distinct: bool
+    records_format: str
+
+    @property
+    def in_file_order(self) -> bool:
+        return self.sort_keys == [("_id", False)]
+
+
+def _parse_query(params: dict, allowed: dict[str, Column], data_cols: list[Column], int_param, bool_param) -> _Query:
+    fields = _as_list(params.get("fields"), "fields")
+    for f in fields:
+        _check(f, allowed, "fields")
+    filters = _as_dict(params.get("filters"), "filters")
+    q = params.get("q")
+    where, args = _filter_clauses(filters, allowed)
+    text_where, text_args = _text_clauses(q, allowed, data_cols)
+    sort_keys = _parse_sort(params.get("sort"), allowed)
+    if not any(name == "_id" for name, _ in sort_keys):
+        sort_keys.append(("_id", False))
+    records_format = params.get("records_format") or "objects"
+    if records_format not in RECORDS_FORMATS:
+        raise ValidationError("records_format: one of objects, lists, csv, tsv",
+                              {"records_format": ["Must be one of objects, lists, csv, tsv"]})
+    return _Query(
+        fields=fields, select_cols=fields or ["_id"] + [c.name for c in data_cols], filters=filters, q=q,
+        where=where + text_where, args=args + text_args, sort_keys=sort_keys,
+        limit=min(int_param("limit", DEFAULT_LIMIT, 0, None), MAX_LIMIT), offset=int_param("offset", 0, 0, None),
+        include_total=bool_param("include_total", True), distinct=bool_param("distinct", False),
+        records_format=records_format)
+
+
+def _page_conditions(qr: _Query, cursor: Cursor | None, spec: str) -> tuple[list[str], list, int]:
+    """The conditions of the requested page, their arguments and the rows to skip: after the cursor
+    (keyset paging) or past ``offset``."""
+    where, args, skip = list(qr.where), list(qr.args), qr.offset
+    if cursor is not None and not qr.distinct:
+        if cursor.spec != spec or len(cursor.values) != len(qr.sort_keys):
+            raise _invalid_cursor("not a cursor of this query")
+        clause, after_args = _after_clause(qr.sort_keys, cursor.values)
+        where.append(clause)
+        args.extend(after_args)
+        skip = qr.offset = 0
+    if not qr.where and not qr.distinct and qr.in_file_order and qr.limit:
+        # the whole table in file order: a page is a range of row numbers, which the Parquet reader
+        # can go to directly instead of counting past ``offset`` rows
+        start = (args[-1] if args else 0) if cursor is not None else skip
+        return ['"_id" > ?', '"_id" <= ?'], [start, start + qr.limit + 1], 0
+    return where, args, skip
+
+
+def _rows_sql(qr: _Query, source: str, where: list[str], extra: list[str]) -> str:
+    """The page's rows for the Python path (csv, tsv, distinct): the requested columns, then the sort
+    columns needed for the next cursor."""
+    projection = ", ".join(quote(c) for c in qr.select_cols)
+    if qr.distinct:
+        order_sql = _order_sql([(n, d) for n, d in qr.sort_keys if n in qr.select_cols]) or "1"
+        sql = f"select distinct {projection} from {source} t"
+    else:
+        order_sql = _order_sql(qr.sort_keys)
+        sql = f"select {projection}{''.join(f', {quote(n)}' for n in extra)} from {source} t"
+    if where:
+        sql += " where " + " and ".join(where)
+    if qr.distinct or not qr.in_file_order:
+        sql += f" order by {order_sql}"
+    # else: file order is _id order; DuckDB keeps a scan's order when no ORDER BY is given
+    # (preserve_insertion_order, on by default), which spares sorting the whole table for each page
+    return sql + " limit ? offset ?"
+
+
+def _fetch_page(cur, qr: _Query, table: Table, source: str, allowed: dict[str, Column], where: list[str],
+                args: list, skip: int):
+    """(records, number of rows, sort values of the last row when a next page may follow)."""
+    if qr.records_format in ("objects", "lists") and not qr.distinct:
+        # serialised by DuckDB itself (to_json): faster than building Python objects, and it runs
+        # without the interpreter lock
+        records, n_rows, last_keys = _json_page(
+            cur, source, qr.select_cols, allowed, qr.sort_keys, where, [table.path, *args], qr.limit, skip,
+            qr.records_format, None if qr.in_file_order else _order_sql(qr.sort_keys))
+        full = qr.limit and n_rows == qr.limit  # a full page may have a successor (empty at worst)
+        return records, n_rows, last_keys if full else None
+    extra = [n for n, _ in qr.sort_keys if n not in qr.select_cols] if not qr.distinct else []
+    sql = _rows_sql(qr, source, where, extra)
+    rows = cur.execute(sql, [table.path, *args, qr.limit + 1, skip]).fetchall() if qr.limit else []
+    last_keys = None
+    if len(rows) > qr.limit and not qr.distinct:
+        pos = {c: i for i, c in enumerate(qr.select_cols)}
+        pos.update({n: len(qr.select_cols) + i for i, n in enumerate(extra)})
+        last_keys = [rows[qr.limit - 1][pos[n]] for n, _ in qr.sort_keys]
+    rows = [r[:len(qr.select_cols)] for r in rows[:qr.limit]]
+    return _text_records(rows, qr.select_cols, qr.records_format), len(rows), last_keys
+
+
+def search(
+    store: Datastore,
+    table: Table,
+    resource_id: str,
+    params: dict,
+    columns_info: dict[str, dict],
+    int_param,
+    bool_param,
+    signer: Signer,
+    cursor: Cursor | None = None,
+    api_path: str = "/api/3/action/datastore_search",
+) -> tuple[dict, int]:
+    """Run one ``datastore_search`` on ``table``; returns the CKAN result and the number of records in it."""
+    cols = store.columns(table.path)
+    allowed: dict[str, Column] = {"_id": Column("_id", "BIGINT")}
+    allowed.update({c.name: c for c in cols if c.name != "_id"})
+    qr = _parse_query(params, allowed, [c for c in cols if c.name != "_id"], int_param, bool_param)
+    spec = _query_spec(resource_id, qr.filters, params.get("q"), qr.sort_keys, qr.fields, qr.distinct)
+    source = _source_sql(cols)
+    where, args, skip = _page_conditions(qr, cursor, spec)
+    cur = store.cursor()
+    try:
+        records, n_rows, last_keys = _fetch_page(cur, qr, table, source, allowed, where, args, skip)
+        projection = ", ".join(quote(c) for c in qr.select_cols)
+        total = _total(cur, table, source, projection, qr.where, qr.args, qr.distinct) if qr.include_total else None
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException,
+            duckdb.TypeMismatchException, duckdb.OutOfRangeException):
+        # the engine's own message names internals: say what the client can act on
+        raise ValidationError("filters: a value does not fit its column's type",
+                              {"filters": ["a value does not fit its column's type"]}) from None
+    next_cursor = None
+    if last_keys is not None:
+        next_cursor = encode_cursor(signer, Cursor(table.dataset, table.version, spec, last_keys))
+    return _result(qr, table, resource_id, params, allowed, columns_info, records, total, next_cursor,
+                   api_path), n_rows
+
+
+def _result(qr: _Query, table: Table, resource_id: str, params: dict, allowed, columns_info, records, total,
+            next_cursor: str | None, api_path: str) -> dict:
     result = {
-        "include_total": include_total,
+        "include_total": qr.include_total,
         "resource_id": resource_id,
-        "fields": result_fields,
-        "records_format": records_format,
+        "fields": fields_out(qr.select_cols, allowed, columns_info),
+        "records_format": qr.records_format,
         "records": records,
-        "limit": limit,
-        "offset": offset,
-        "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in sort_keys),
-        "_links": links,
+        "limit": qr.limit,
+        "offset": qr.offset,
+        "sort": ", ".join(f"{n} {'desc' if d else 'asc'}" for n, d in qr.sort_keys),
+        "_links": _links(api_path, resource_id, params, qr.limit, qr.offset, next_cursor),
+        "version": table.version,
     }
-    if filters:
-        result["filters"] = filters
-    if q not in (None, ""):
-        result["q"] = q
-    if include_total:
+    if qr.filters:
+        result["filters"] = qr.filters
+    if qr.q not in (None, ""):
+        result["q"] = qr.q
+    if qr.include_total:
         result["total"] = total
         result["total_was_estimated"] = False
     if next_cursor:
         result["next_cursor"] = next_cursor
-    return result, n_rows
+    return result
 
 
 def _json_value(col: Column) -> str:

@@ -3,12 +3,16 @@ it) at ``/catalog.jsonld``, one dataset at ``/dataset/<name>.jsonld``, and DCAT-
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from sudata.vocabulary import UPDATE_FREQUENCIES
 
 from .catalog import DATA_FORMATS, DIMENSION_LABELS, DIMENSIONS, Dataset, Snapshot, parse_time
+from .errors import SearchQueryError as QueryError
+from .errors import error_response
 from .ckan import SITE_DESCRIPTION, SITE_TITLE, public_base
 from .jsonutil import dumps
 from .search import SearchQueryError, search
@@ -131,9 +135,11 @@ async def catalog_jsonld(
     base = public_base(request)
     fq = [f"metadata_modified:[{modified_since} TO *]"] if modified_since else []
     try:
+        if modified_since and not re.fullmatch(r"[^\s\[\]{}()\"]+", modified_since):
+            raise SearchQueryError(f"modified_since: not a time: {modified_since!r}")
         r = search(snap, fq=fq, sort="metadata_modified desc", start=(page - 1) * page_size, rows=page_size)
     except SearchQueryError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return error_response(QueryError(f"modified_since: {exc}"))
     last = max(1, -(-r.count // page_size))
 
     def page_url(n: int) -> str:

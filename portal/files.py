@@ -15,12 +15,12 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from .auth import request_token
 from .catalog import DATA_FORMATS, Dataset, Version, parse_time
 from .ckan import public_base
-from .errors import ActionError, NotFound
+from .errors import ActionError, NotFound, error_response
 from .jsonutil import dumps
 
 router = APIRouter(tags=["Downloads"])
@@ -55,8 +55,6 @@ def _not_modified(request: Request, etag: str, last_modified: str | None) -> boo
     return False
 
 
-def _error(exc: ActionError) -> Response:
-    return JSONResponse({"success": False, "error": exc.body()}, status_code=exc.status)
 
 
 def _resolve(request: Request, name: str, version: int | None) -> tuple[Dataset, Version]:
@@ -83,7 +81,7 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
         action = f"download.{ext}"
         grant = portal.gate.admit(d, request_token(request.headers), action)
     except ActionError as exc:
-        return _error(exc)
+        return error_response(exc)
     info = v.file(fmt) or {}
     sha = info.get("sha256")
     if sha:
@@ -105,7 +103,10 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
     if _not_modified(request, etag, last_modified):
         portal.gate.record(grant, action, d, 0, 304)
         return Response(status_code=304, headers=headers)
-    portal.gate.record(grant, action, d, v.row_count, 200)
+    if request.method == "HEAD":  # headers only: no row leaves, so none is counted
+        portal.gate.record(grant, f"head.{ext}", d, None, 200)
+    else:
+        portal.gate.record(grant, action, d, v.row_count, 200)
     media = info.get("media_type") or DATA_FORMATS[fmt][1]
     if fmt == "csv" and "charset" not in media:
         media += "; charset=utf-8"
@@ -181,7 +182,7 @@ def _datapackage_response(request: Request, name: str, version: int | None) -> R
     try:
         d, v = _resolve(request, name, version)
     except ActionError as exc:
-        return _error(exc)
+        return error_response(exc)
     body = dumps(datapackage(d, v, public_base(request), portal.store.root))
     etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}

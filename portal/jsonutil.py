@@ -57,3 +57,30 @@ else:  # pragma: no cover
 
     def loads(data):
         return json.loads(data)
+
+
+MAX_JSON_DEPTH = 32
+
+
+def _depth_ok(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True
+
+
+def parse_json(text, max_depth: int = MAX_JSON_DEPTH):
+    """``json.loads`` for request input: JSON nested deeper than ``max_depth`` is a ``ValueError`` like
+    any other malformed JSON (the standard library itself would raise ``RecursionError`` on deep input,
+    and deep values would do the same later when encoded again)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not _depth_ok(value, max_depth):
+        raise ValueError(f"JSON nested more than {max_depth} deep")
+    return value

@@ -34,6 +34,7 @@ ALWAYS_TRUE = {  # fields CKAN adds to queries itself; every visible dataset sat
 }
 SORT_FIELDS = ("score", "metadata_modified", "metadata_created", "id", "name", "title_string")
 DEFAULT_SORT = "score desc, metadata_modified desc"
+MAX_DEPTH = 32   # nested parentheses; the parser recurses once per level
 
 
 # -- fq / fielded q parsing -----------------------------------------------------------------------
@@ -45,7 +46,7 @@ _TOKEN = re.compile(
 
 def _tokenise(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    pos = 0
+    pos = depth = 0
     text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -53,6 +54,9 @@ def _tokenise(text: str) -> list[tuple[str, str]]:
             raise SearchQueryError(f"cannot parse query near {text[pos:pos + 20]!r}")
         pos = m.end()
         kind = m.lastgroup
+        depth += {"lpar": 1, "rpar": -1}.get(kind, 0)
+        if depth > MAX_DEPTH:
+            raise SearchQueryError(f"parentheses nested more than {MAX_DEPTH} deep")
         out.append((kind, m.group(kind)))
         # "field:" directly followed by a quoted value, range or group is one clause
     return out
@@ -229,11 +233,13 @@ def _parse_bound(text: str, now: datetime) -> float | None:
     if m:
         t = now
         if m.group(1):
-            n = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
-            unit = m.group(3)
             seconds = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 7 * 86400,
-                       "MONTH": 30 * 86400, "YEAR": 365 * 86400}[unit]
-            t = t + timedelta(seconds=n * seconds)
+                       "MONTH": 30 * 86400, "YEAR": 365 * 86400}[m.group(3)]
+            try:
+                n = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
+                t = t + timedelta(seconds=n * seconds)
+            except (OverflowError, ValueError):  # beyond year 9999 (or a number too long to read)
+                raise SearchQueryError(f"date {text!r} is out of range (years 1 to 9999)") from None
         return t.timestamp()
     dt = parse_time(text)
     if dt is None:

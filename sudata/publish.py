@@ -30,6 +30,30 @@ def _q(name: str) -> str:
 
 
 
+# A text cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """OWASP's rule for spreadsheet output: a text cell that would start a formula gets a leading quote."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _csv_text(column: str) -> str:
+    """The SQL form of :func:`neutralise_formula` for one text column (numbers are never touched)."""
+    starts = ", ".join(f"chr({ord(p)})" for p in FORMULA_PREFIXES)
+    col = _q(column)
+    return f"case when left({col}, 1) in ({starts}) then chr(39) || {col} else {col} end"
+
+
+def _csv_column(column: str, duck_type: str) -> str:
+    if _table_schema_type(duck_type) == "datetime":
+        return f"strftime({_q(column)}, '%Y-%m-%dT%H:%M:%S') as {_q(column)}"
+    if duck_type.upper() == "VARCHAR":
+        return f"{_csv_text(column)} as {_q(column)}"
+    return _q(column)
+
+
 def _table_schema_type(duck_type: str) -> str:
     t = duck_type.upper()
     if t.startswith("DECIMAL"):
@@ -56,11 +80,9 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     con.execute(f"copy ({source_sql}) to '{parquet}' (format parquet, compression zstd, row_group_size 122880)")
     row_count = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
 
-    # CSV: ISO datetimes with 'T' (Table Schema's default), and a BOM so Excel opens Chinese text correctly.
-    csv_cols = ", ".join(
-        f"strftime({_q(c)}, '%Y-%m-%dT%H:%M:%S') as {_q(c)}" if _table_schema_type(types[c]) == "datetime" else _q(c)
-        for c in published_cols
-    )
+    # CSV: ISO datetimes with 'T' (Table Schema's default), text that would start a spreadsheet formula
+    # quoted, and a BOM so Excel opens Chinese text correctly.
+    csv_cols = ", ".join(_csv_column(c, types[c]) for c in published_cols)
     body = directory / ".data.csv.body"
     con.execute(f"copy (select {csv_cols} from read_parquet('{parquet}')) to '{body}' (header, delimiter ',', quote '\"')")
     csv_path = directory / "data.csv"

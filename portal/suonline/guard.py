@@ -17,7 +17,7 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from sudata.changefeed import cursor
+from portal.changefeed import cursor
 from stdnum.cn import ric
 
 # An 18-character candidate standing on its own (not inside a longer run of letters and digits).

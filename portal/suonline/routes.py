@@ -9,11 +9,12 @@ Units
     :mod:`sudata.units`. A district covers its streets.
 
 Authentication
-    Every per-unit resource needs the unit's key (``sudata units issue-key --unit CODE``), sent as
+    Every per-unit resource needs the unit's key (``sudata keys issue --unit CODE``), sent as
     ``Authorization: <key>`` (CKAN convention; ``Bearer <key>`` is accepted too) or ``X-CKAN-API-Key``.
     A street's key opens that street only; a district's key opens the district and its streets.
     For browsers, the HTML page also takes ``?key=<key>`` (or its form, POSTed to ``…/login``): the key
-    is checked, stored in an HttpOnly, SameSite=Lax cookie ``suonline_key`` scoped to ``/suonline``, and
+    is checked, a server-side session is opened and its id (never the key) stored in an HttpOnly,
+    SameSite=Lax cookie ``suonline_session`` scoped to ``/suonline``, and
     the browser is redirected to the clean address. That cookie is then accepted by every Su Online
     resource, so the page's workbook and JSON links work; ``…/logout`` clears it. ``?key=`` is not
     accepted by the JSON resources.
@@ -24,7 +25,14 @@ Responses
     unknown / revoked / expired key, or a key of another unit), 404 ``Not Found Error`` (unknown unit,
     or a dataset that is not delivered to Su Online), 409 ``Validation Error`` (bad parameters). The unit
     is checked first (units are public), then the key, then the dataset and the parameters.
-    Every request to a unit's resources — served or refused — is appended to the access log.
+    Every request that presents a key or a session — served or refused — is appended to the access log;
+    anonymous requests (the public unit list, unknown units, the login page) are not.
+
+Closed data (不予开放)
+    Closed data never leaves the platform: the open catalog does not list it and no dataset key opens
+    it. Su Online is inside the platform: a closed dataset whose model declares ``su_online`` (its
+    owner's statement that delivering it to the units is lawful) reaches each unit's key as that unit's
+    own slice, with the ID-number guard below, and nothing more.
 
 Endpoints
     ``GET /suonline/units[?level=district|street]``
@@ -60,7 +68,9 @@ Columns whose values look like resident ID numbers in clear are never served (se
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +78,7 @@ from typing import Callable
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -76,37 +86,28 @@ from starlette.concurrency import run_in_threadpool
 from portal.suonline.service import (
     CST, OPEN_TYPE_LABELS, Delivery, SuOnline, arrived_tonight, column_titles, json_row, to_local,
 )
+from portal.auth import request_token
+from portal.errors import INT64_MAX, ActionError, NotAuthorized, NotFound, ValidationError, error_response
+from portal.jsonutil import dumps
+from portal.secret import load_secret
+from portal.signing import Signer
 from portal.suonline.workbook import write_workbook
 from sudata import units
-from sudata.access import AccessStore, Grant
-from sudata.changefeed import ChangeFeedError
+from portal.access import AccessStore, Grant
+from portal.changefeed import ChangeFeedError
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
 router = APIRouter(tags=["Su Online"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-COOKIE = "suonline_key"
+COOKIE = "suonline_session"   # a server-side session id: the key itself never goes into a cookie
+CSRF_COOKIE = "suonline_csrf"  # the login form's anti-forgery secret (signed double-submit)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
-AUTH_ERROR = "Authorization Error"
-NOT_FOUND = "Not Found Error"
-VALIDATION = "Validation Error"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, type_: str, message: str):
-        super().__init__(message)
-        self.status, self.type, self.message = status, type_, message
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"success": False, "error": {"__type": self.type, "message": self.message}},
-                            status_code=self.status)
-
-
-def ok(result) -> JSONResponse:
-    return JSONResponse({"success": True, "result": result})
+def ok(result) -> Response:
+    return Response(dumps({"success": True, "result": result}), media_type="application/json")
 
 
 # -- request context -------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class Ctx:
     store: PublishedStore
     access: AccessStore
     grant: Grant | None = None
+    presented: bool = False             # the request carried a key or a session
     rows: int | None = None
     _suonline: SuOnline | None = None
 
@@ -135,65 +137,86 @@ def _paths(request: Request) -> Paths:
 
 
 def _context(request: Request) -> Ctx:
+    """The portal's own published store and key store when mounted in it, else ones for the paths."""
+    portal = getattr(request.app.state, "portal", None)
+    if portal is not None:
+        return Ctx(request=request, store=portal.store, access=portal.access)
     paths = _paths(request)
     return Ctx(request=request, store=PublishedStore(paths.published), access=AccessStore(paths.portal_db))
 
 
 def _token(request: Request, *, allow_query: bool = False) -> str | None:
-    """The unit key: ``Authorization`` (a bare key, as CKAN sends it, or ``Bearer <key>``), then
-    ``X-CKAN-API-Key``, then (page only) ``?key=``, then the page's cookie."""
-    for header in ("authorization", "x-ckan-api-key"):
-        value = (request.headers.get(header) or "").strip()
-        if value:
-            scheme, _, rest = value.partition(" ")
-            if rest and scheme.lower() in ("bearer", "token", "apikey"):
-                value = rest.strip()
-            return value or None
-    if allow_query and request.query_params.get("key"):
-        return request.query_params["key"].strip()
-    return request.cookies.get(COOKIE) or None
+    """The unit key: the portal's key headers (``Authorization``, ``X-CKAN-API-Key``), then (page only)
+    ``?key=``; the session cookie is checked by :func:`_authorize`."""
+    token = request_token(request.headers)
+    if token is None and allow_query and request.query_params.get("key"):
+        token = request.query_params["key"].strip()
+    return token
+
+
+def _csrf_signer(request: Request) -> Signer:
+    portal = getattr(request.app.state, "portal", None)
+    secret = portal.secret if portal is not None else load_secret(_paths(request).portal_db.parent)
+    return Signer(secret, "suonline login form")
+
+
+def csrf_token(request: Request, browser_secret: str) -> str:
+    """The form token tied to this browser's CSRF cookie (an attacker's page can read neither)."""
+    return _csrf_signer(request).sign(browser_secret.encode("utf-8"))
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    browser_secret = request.cookies.get(CSRF_COOKIE)
+    return bool(browser_secret and submitted) and hmac.compare_digest(csrf_token(request, browser_secret), submitted)
 
 
 def _unit(code: str) -> units.Unit:
     unit = units.find(code)
     if unit is None:
-        raise ApiError(404, NOT_FOUND, f"unknown Su Online unit {code!r} (see /suonline/units)")
+        raise NotFound(f"unknown Su Online unit {code!r} (see /suonline/units)")
     return unit
 
 
 def _authorize(ctx: Ctx, unit: units.Unit, token: str | None) -> Grant:
-    if not token:
-        raise ApiError(403, AUTH_ERROR, "a Su Online unit key is required (Authorization header)")
-    grant = ctx.access.resolve(token)
+    """The grant of the request's key, else of the browser's login session."""
+    session = None if token else ctx.request.cookies.get(COOKIE)
+    if not token and not session:
+        raise NotAuthorized("a Su Online unit key is required (Authorization header)")
+    ctx.presented = True
+    grant = ctx.access.resolve(token) if token else ctx.access.resolve_session(session)
     if grant is None:
-        raise ApiError(403, AUTH_ERROR, "the key is unknown, revoked or expired")
+        raise NotAuthorized("the key is unknown, revoked or expired")
     ctx.grant = grant
     if grant.scope_type != "unit":
-        raise ApiError(403, AUTH_ERROR, "this key is not a Su Online unit key")
+        raise NotAuthorized("this key is not a Su Online unit key")
     if not units.covers(grant.scope, unit.code):
-        raise ApiError(403, AUTH_ERROR, f"the key of unit {grant.scope} does not open unit {unit.code}")
+        raise NotAuthorized(f"the key of unit {grant.scope} does not open unit {unit.code}")
     return grant
 
 
 def _serve(request: Request, action: str, target: str, handler: Callable[[Ctx], Response]) -> Response:
-    """Run ``handler``, turn :class:`ApiError` into a CKAN error, and log the read either way."""
+    """Run ``handler``, turn :class:`~portal.errors.ActionError` into a CKAN error, and log the read either way."""
     ctx = _context(request)
     try:
         response = handler(ctx)
         status = response.status_code
-    except ApiError as e:
-        response, status = e.response(), e.status
+    except ActionError as e:
+        response, status = error_response(e), e.status
     except Exception:
         ctx.access.log(ctx.grant, action, target, None, 500)
         raise
-    ctx.access.log(ctx.grant, action, target, ctx.rows, status)
+    # Logged: every request that presented a key or session, served or refused. Not logged: anonymous
+    # requests (public resources, unknown units, the login page), which anyone could repeat without end
+    # to fill the log and which read nothing.
+    if ctx.grant is not None or ctx.presented:
+        ctx.access.log(ctx.grant, action, target, ctx.rows, status)
     return response
 
 
 def _dataset(ctx: Ctx, name: str) -> dict:
     d = ctx.suonline.dataset(name)
     if d is None:
-        raise ApiError(404, NOT_FOUND, f"dataset {name!r} is not delivered to Su Online")
+        raise NotFound(f"dataset {name!r} is not delivered to Su Online")
     return d
 
 
@@ -204,10 +227,11 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(409, VALIDATION, f"{name} must be an integer, got {raw!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-        raise ApiError(409, VALIDATION, f"{name} must be {bound}, got {value}")
+        raise ValidationError(f"{name} must be an integer, got {raw!r}") from None
+    hi = INT64_MAX if hi is None else hi  # DuckDB's LIMIT / OFFSET are 64-bit
+    if value < lo or value > hi:
+        bound = f"between {lo} and {hi}"
+        raise ValidationError(f"{name} must be {bound}, got {value}")
     return value
 
 
@@ -221,7 +245,7 @@ def list_units(request: Request) -> Response:
     def handler(ctx: Ctx) -> Response:
         level = request.query_params.get("level")
         if level not in (None, "", *units.LEVELS):
-            raise ApiError(409, VALIDATION, f"level must be one of {list(units.LEVELS)}, got {level!r}")
+            raise ValidationError(f"level must be one of {list(units.LEVELS)}, got {level!r}")
         out = []
         for u in units.all_units():
             if level and u.level != level:
@@ -310,10 +334,10 @@ def dataset_rows(code: str, name: str, request: Request) -> Response:
         d = ctx.suonline.delivery(_dataset(ctx, name), unit)
         if fmt == "parquet":
             if d.withheld:
-                raise ApiError(403, AUTH_ERROR, f"columns {list(d.withheld)} hold resident ID numbers in clear;"
+                raise NotAuthorized(f"columns {list(d.withheld)} hold resident ID numbers in clear;"
                                                 " the Parquet slice is refused (JSON rows omit those columns)")
             if d.path is None:
-                raise ApiError(404, NOT_FOUND, f"no slice of {name} for unit {unit.code} in version"
+                raise NotFound(f"no slice of {name} for unit {unit.code} in version"
                                                f" {d.version['version']}")
             ctx.rows = d.row_count
             return FileResponse(
@@ -322,7 +346,7 @@ def dataset_rows(code: str, name: str, request: Request) -> Response:
                 headers={"ETag": f'"{d.sha256}"', "X-Checksum-SHA256": d.sha256 or ""},
             )
         if fmt != "json":
-            raise ApiError(409, VALIDATION, f"format must be json or parquet, got {fmt!r}")
+            raise ValidationError(f"format must be json or parquet, got {fmt!r}")
         limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0)
         records = [json_row(r) for r in d.records(limit, offset)]
@@ -362,17 +386,17 @@ def dataset_changes(code: str, name: str, request: Request) -> Response:
         current = d.version["version"]
         since = _int_param(request, "since", d.previous_version, 1)
         if since is None:
-            raise ApiError(409, VALIDATION, f"{name} has no earlier version; since is required")
+            raise ValidationError(f"{name} has no earlier version; since is required")
         if since > current:
-            raise ApiError(409, VALIDATION, f"since={since} is newer than the current version {current}")
+            raise ValidationError(f"since={since} is newer than the current version {current}")
         if ctx.suonline.version(name, since) is None:
-            raise ApiError(409, VALIDATION, f"{name} has no version {since}")
+            raise ValidationError(f"{name} has no version {since}")
         if not d.primary_key:
-            raise ApiError(409, VALIDATION, f"{name} has no primary key; no change feed can be computed")
+            raise ValidationError(f"{name} has no primary key; no change feed can be computed")
         try:
             cs, excluded = ctx.suonline.changes(d, since)
         except ChangeFeedError as e:
-            raise ApiError(409, VALIDATION, str(e)) from None
+            raise ValidationError(str(e)) from None
         ctx.rows = len(cs.added) + len(cs.changed) + len(cs.removed)
         return ok({
             "unit": unit.code,
@@ -428,22 +452,31 @@ def _cookie_path(request: Request) -> str:
     return request.url_for("suonline_units").path.rsplit("/units", 1)[0] or "/"
 
 
-def _set_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path=_cookie_path(request),
-                        max_age=30 * 24 * 3600)
+SESSION_DAYS = 30
+
+
+def _start_session(ctx: Ctx, response: Response, grant: Grant) -> None:
+    sid = ctx.access.open_session(grant, SESSION_DAYS)
+    response.set_cookie(COOKIE, sid, httponly=True, samesite="lax", path=_cookie_path(ctx.request),
+                        max_age=SESSION_DAYS * 24 * 3600)
 
 
 def _login_page(request: Request, unit: units.Unit | None, code: str, message: str, status: int,
                 error: bool = True) -> HTMLResponse:
-    return templates.TemplateResponse(
+    browser_secret = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    resp = templates.TemplateResponse(
         request, "suonline_login.html",
         {"unit": unit, "code": code, "message": message, "error": error,
-         "login_url": str(request.url_for("suonline_login", code=code).path) if unit else None},
+         "login_url": str(request.url_for("suonline_login", code=code).path) if unit else None,
+         "csrf": csrf_token(request, browser_secret)},
         status_code=status,
     )
+    if request.cookies.get(CSRF_COOKIE) != browser_secret:
+        resp.set_cookie(CSRF_COOKIE, browser_secret, httponly=True, samesite="strict", path=_cookie_path(request))
+    return resp
 
 
-def _page_error(request: Request, code: str, e: ApiError) -> HTMLResponse:
+def _page_error(request: Request, code: str, e: ActionError) -> HTMLResponse:
     unit = units.find(code)
     if e.status == 404:
         return _login_page(request, unit, code, "没有这个单位。请核对单位代码。", 404)
@@ -464,14 +497,14 @@ def unit_page(code: str, request: Request) -> Response:
         token = _token(request, allow_query=True)
         try:
             grant = _authorize(ctx, unit, token)
-        except ApiError as e:
+        except ActionError as e:
             resp = _page_error(request, code, e)
-            if ctx.grant is None and token and token == request.cookies.get(COOKIE):
-                resp.delete_cookie(COOKIE, path=_cookie_path(request))  # a stale cookie: forget it
+            if ctx.grant is None and not token and request.cookies.get(COOKIE):
+                resp.delete_cookie(COOKIE, path=_cookie_path(request))  # a stale session: forget it
             return resp
         if query_key:
             resp = RedirectResponse(str(request.url_for("suonline_page", code=unit.code).path), status_code=303)
-            _set_cookie(request, resp, query_key.strip())
+            _start_session(ctx, resp, grant)
             return resp
         deliveries = ctx.suonline.deliveries(unit)
         delivered_at, arrived = arrived_tonight(deliveries)
@@ -514,7 +547,7 @@ def unit_page(code: str, request: Request) -> Response:
     def page_serve(ctx: Ctx) -> Response:
         try:
             return handler(ctx)
-        except ApiError as e:
+        except ActionError as e:
             return _page_error(request, code, e)
 
     return _serve(request, "suonline.page", code, page_serve)
@@ -523,17 +556,22 @@ def unit_page(code: str, request: Request) -> Response:
 @router.post("/units/{code}/login", name="suonline_login")
 async def unit_login(code: str, request: Request) -> Response:
     """The page's key form: check the key, set the cookie, go to the page."""
-    body = (await request.body()).decode("utf-8", "replace")
-    token = (parse_qs(body).get("key") or [""])[0].strip()
+    body = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (body.get("key") or [""])[0].strip()
+    submitted_csrf = (body.get("csrf") or [""])[0]
 
     def handler(ctx: Ctx) -> Response:
         try:
             unit = _unit(code)
-            _authorize(ctx, unit, token)
-        except ApiError as e:
+            if not _csrf_ok(request, submitted_csrf):
+                return _login_page(request, unit, code, "表单已失效，请重新输入密钥。", 403)
+            if not token:
+                raise NotAuthorized("a Su Online unit key is required")
+            grant = _authorize(ctx, unit, token)
+        except ActionError as e:
             return _page_error(request, code, e)
         resp = RedirectResponse(str(request.url_for("suonline_page", code=unit.code).path), status_code=303)
-        _set_cookie(request, resp, token)
+        _start_session(ctx, resp, grant)
         return resp
 
     return await run_in_threadpool(_serve, request, "suonline.login", code, handler)
@@ -541,6 +579,7 @@ async def unit_login(code: str, request: Request) -> Response:
 
 @router.get("/units/{code}/logout", name="suonline_logout")
 def unit_logout(code: str, request: Request) -> Response:
+    _context(request).access.end_session(request.cookies.get(COOKIE))
     resp = RedirectResponse(str(request.url_for("suonline_page", code=code).path), status_code=303)
     resp.delete_cookie(COOKIE, path=_cookie_path(request))
     return resp

@@ -19,15 +19,17 @@ from functools import lru_cache
 from pathlib import Path
 
 
+from portal import changefeed
+from portal.changefeed import cursor
 from portal.suonline.guard import id_number_columns
-from sudata import changefeed, units
-from sudata.changefeed import cursor
+from sudata import units
+from sudata.publish import neutralise_formula
 from sudata.slicing import SCOPE_COLUMNS
+from sudata.vocabulary import OPEN_TYPE_LABELS  # noqa: F401 (used by the routes and the workbook)
 from sudata.store import PublishedStore
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time (no daylight saving)
 
-OPEN_TYPE_LABELS = {"unconditional": "无条件开放", "conditional": "有条件开放", "closed": "不予开放"}
 
 
 def _ident(name: str) -> str:
@@ -324,8 +326,8 @@ def excel_value(v):
         return v.astimezone(CST).replace(tzinfo=None) if v.tzinfo else v
     if isinstance(v, (dt.date, dt.time)):
         return v.replace(tzinfo=None) if isinstance(v, dt.time) and v.tzinfo else v
-    if isinstance(v, str):
-        return _ILLEGAL_XML.sub("", v)[:32767]
+    if isinstance(v, str):  # text that would start a formula is quoted (OWASP), numbers stay numbers
+        return neutralise_formula(_ILLEGAL_XML.sub("", v))[:32767]
     if isinstance(v, (list, dict, tuple)):
         return json.dumps(jsonable(v), ensure_ascii=False)[:32767]
     return str(jsonable(v))[:32767]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from portal.app import create_app
-from sudata.access import AccessStore
+from portal.access import AccessStore
 from sudata.settings import Paths
 
 from .synthetic import build_store

@@ -134,7 +134,8 @@ def test_resource_show_and_help(api):
 
 def test_openapi_is_published(client):
     spec = client.get("/openapi.json").json()
-    assert "/api/3/action/{name}" in spec["paths"]
+    # each action is documented at its own path, with its parameters (see test_fuzz.py)
+    assert "/api/3/action/package_search" in spec["paths"] and "/api/3/action/datastore_search" in spec["paths"]
     assert "/dataset/{name}/download.{ext}" in spec["paths"]
 
 

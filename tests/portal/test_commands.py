@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from portal.commands import add_commands, parse_expiry
-from sudata.access import AccessStore
 from cli.main import main
+from portal.access import AccessStore
 
 
 @pytest.fixture

@@ -104,3 +104,19 @@ def test_the_access_log_is_append_only(access):
             con.execute("delete from access_log")
         with pytest.raises(sqlite3.DatabaseError):
             con.execute("update access_log set rows = 0")
+
+
+def test_head_requests_are_not_logged_as_reads(client, access):
+    token = access.issue("dataset", "taxi_operations", "只看表头的单位")
+    r = client.head("/dataset/taxi_operations/download.csv", headers={"Authorization": token})
+    assert r.status_code == 200 and r.content == b""
+    mine = [e for e in _log(access, "taxi_operations") if e["holder"] == "只看表头的单位"]
+    assert [(e["action"], e["rows"], e["status"]) for e in mine] == [("head.csv", None, 200)]
+
+
+def test_a_refused_request_with_a_valid_key_is_logged(api, access):
+    token = access.issue("dataset", "taxi_operations", "参数写错的单位")
+    api.error("datastore_search", 409, "Validation Error", resource_id="taxi_operations",
+              filters='{"no_such_column": 1}', headers={"Authorization": token})
+    mine = [e for e in _log(access, "taxi_operations") if e["holder"] == "参数写错的单位"]
+    assert [(e["action"], e["rows"], e["status"]) for e in mine] == [("datastore_search", None, 409)]

@@ -37,7 +37,7 @@ from starlette.routing import NoMatchFound
 from stdnum.cn import uscc
 
 from sudata import units
-from sudata.access import AccessStore
+from portal.access import AccessStore
 from sudata.settings import Paths
 from sudata.slicing import sha256_file, write_slices
 from sudata.store import DatasetEntry, PublishedStore

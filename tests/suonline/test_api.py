@@ -77,7 +77,7 @@ def test_revoked_and_expired_keys_are_refused(world, client):
 def test_a_street_key_does_not_open_its_district(world, client):
     msg = _error(client.get(f"/suonline/units/{DISTRICT}/manifest", headers=auth(world.keys[STREET])),
                  403, "Authorization Error")
-    assert msg == f"the key of unit {STREET} does not open unit {DISTRICT}"
+    assert msg == f"Authorization Error: the key of unit {STREET} does not open unit {DISTRICT}"  # CKAN form
 
 
 def test_not_found_and_validation_errors(world, client):
@@ -92,7 +92,7 @@ def test_not_found_and_validation_errors(world, client):
                "Not Found Error")
     base = f"/suonline/units/{STREET}/datasets/enterprise_registrations"
     for params in ({"limit": 0}, {"limit": "x"}, {"limit": 10_001}, {"offset": -1}, {"offset": "1.5"},
-                   {"format": "xml"}):
+                   {"offset": str(2**63)}, {"offset": str(2**70)}, {"format": "xml"}):
         _error(client.get(base, params=params, headers=auth(key)), 409, "Validation Error")
     for since in ("x", "0", "3", "99"):
         _error(client.get(base + "/changes", params={"since": since}, headers=auth(key)), 409, "Validation Error")
@@ -273,3 +273,16 @@ def test_every_read_is_logged(world, client):
     ]
     assert log[1]["rows"] == 1 and log[0]["rows"] == len(SUONLINE)
     assert all(e["scope"] == "320583104" and e["scope_type"] == "unit" for e in log if e["key_id"])
+
+
+def test_anonymous_requests_do_not_fill_the_log(world, client):
+    before = world.access.access_log(limit=1)[0]["id"] if world.access.access_log(limit=1) else 0
+    for code in ("320599", "999999999", "abc"):
+        assert client.get(f"/suonline/units/{code}/manifest").status_code == 404
+        assert client.get(f"/suonline/units/{code}").status_code == 404
+    assert client.get("/suonline/units").status_code == 200
+    assert client.get("/suonline/units/320583104").status_code == 403  # the login page, nothing presented
+    assert [e for e in world.access.access_log(limit=50) if e["id"] > before] == []
+    # a presented key is logged even when refused
+    client.get("/suonline/units/320583104/manifest", headers=auth("sd_forged"))
+    assert [(e["status"], e["key_id"]) for e in world.access.access_log(limit=50) if e["id"] > before] == [(403, None)]

@@ -6,8 +6,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sudata import changefeed, units
-from sudata.changefeed import ChangeFeedError, count_changes, diff, diff_versions
+from portal import changefeed
+from sudata import units
+from portal.changefeed import ChangeFeedError, count_changes, diff, diff_versions
 
 from .conftest import SPECS, expected_rows, jsonish_row
 

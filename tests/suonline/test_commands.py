@@ -1,28 +1,29 @@
-"""``sudata units``: list units, issue, list and revoke their keys."""
+"""``sudata units list`` and unit keys through the one key command, ``sudata keys … --unit``."""
 
-import argparse
 import datetime as dt
 
 import pytest
 
-from portal.suonline.commands import add_commands, parse_expiry
-from sudata.access import AccessStore
+from portal.access import AccessStore
+from sudata.cli import main
 from sudata.settings import get_paths
 
 
 @pytest.fixture
 def run(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SUDATA_HOME", str(tmp_path))
-    parser = argparse.ArgumentParser(prog="sudata")
-    add_commands(parser.add_subparsers(dest="command", required=True))
 
     def _run(*argv):
-        args = parser.parse_args(list(argv))
-        rc = args.func(args)
+        rc = main(list(argv))
         out = capsys.readouterr()
         return rc, out.out, out.err
 
     return _run
+
+
+def issued(out: str) -> tuple[int, str]:
+    lines = dict(line.split(":", 1) for line in out.splitlines())
+    return int(lines["key id"]), lines["key"].strip()
 
 
 def test_list(run):
@@ -36,63 +37,58 @@ def test_list(run):
 
 
 def test_issue_list_and_revoke(run):
-    rc, out, err = run("units", "issue-key", "--unit", "320508021", "--holder", "双塔街道办事处")
-    token = out.strip()
-    assert rc == 0 and token.startswith("sd_") and "shown once" in err
+    rc, out, err = run("keys", "issue", "--unit", "320508021", "--holder", "双塔街道办事处")
+    key_id, token = issued(out)
+    assert rc == 0 and token.startswith("sd_") and "shown only this once" in err
     access = AccessStore(get_paths().portal_db)
     grant = access.resolve(token)
-    assert (grant.scope_type, grant.scope, grant.holder) == ("unit", "320508021", "双塔街道办事处")
-    rc, out, _ = run("units", "issue-key", "--unit", "320508")
-    district_token = out.strip()
-    assert access.resolve(district_token).holder == "姑苏区"
+    assert (grant.key_id, grant.scope_type, grant.scope, grant.holder) == (key_id, "unit", "320508021", "双塔街道办事处")
+    rc, out, _ = run("keys", "issue", "--unit", "320508")
+    district_id, district_token = issued(out)
+    assert access.resolve(district_token).holder == "姑苏区"  # defaults to the unit's name
 
-    rc, out, _ = run("units", "keys")
-    rows = [line.split("\t") for line in out.splitlines()[1:]]
+    rc, out, _ = run("keys", "list", "--units")
+    rows = [line.split() for line in out.splitlines()[1:]]
     assert [(r[0], r[2], r[3], r[4], r[-1]) for r in rows] == [
-        (str(grant.key_id), "320508021", "姑苏区双塔街道", "双塔街道办事处", "active"),
-        (str(grant.key_id + 1), "320508", "姑苏区", "姑苏区", "active")]
+        (str(key_id), "unit", "320508021", "姑苏区双塔街道", "active"),
+        (str(district_id), "unit", "320508", "姑苏区", "active")]
     assert token not in out
 
-    rc, out, _ = run("units", "revoke-key", str(grant.key_id))
+    rc, out, _ = run("keys", "revoke", str(key_id))
     assert rc == 0 and "revoked" in out
     assert access.resolve(token) is None and access.resolve(district_token) is not None
-    rc, _, err = run("units", "revoke-key", str(grant.key_id))
-    assert rc == 1 and "already revoked" in err
-    rc, _, err = run("units", "revoke-key", "999")
+    rc, _, _ = run("keys", "revoke", str(key_id))
     assert rc == 1
-    rc, out, _ = run("units", "keys")
+    rc, _, _ = run("keys", "revoke", "999")
+    assert rc == 1
+    rc, out, _ = run("keys", "list", "--units", "--active")
     assert len(out.splitlines()) == 2
-    rc, out, _ = run("units", "keys", "--all")
-    assert out.splitlines()[1].endswith("revoked")
+    rc, out, _ = run("keys", "list", "--units")
+    assert out.splitlines()[1].split()[-1] == "revoked"
 
 
-def test_dataset_keys_are_not_unit_keys(run):
+def test_dataset_keys_and_unit_keys_list_apart(run):
     access = AccessStore(get_paths().portal_db)
     access.issue("dataset", "enterprise_registrations", "研究机构")
-    key_id = access.list()[0]["id"]
-    rc, _, err = run("units", "revoke-key", str(key_id))
-    assert rc == 1 and access.list()[0]["revoked_at"] is None
-    rc, out, _ = run("units", "keys", "--all")
+    rc, out, _ = run("keys", "list", "--units")
     assert len(out.splitlines()) == 1
+    rc, out, _ = run("keys", "list", "--datasets")
+    assert len(out.splitlines()) == 2 and "enterprise_registrations" in out
 
 
 def test_expiry(run):
-    rc, out, _ = run("units", "issue-key", "--unit", "320583", "--expires", "2000-01-31")
-    access = AccessStore(get_paths().portal_db)
-    assert access.list()[0]["expires_at"] == "2000-01-31T16:00:00+00:00"   # end of that day, Beijing time
-    assert access.resolve(out.strip()) is None
-    rc, out, _ = run("units", "keys", "--all")
-    assert out.splitlines()[1].endswith("expired")
-    assert parse_expiry("2030-06-01T08:00") == "2030-06-01T00:00:00+00:00"
-    assert parse_expiry("2030-06-01T08:00:00Z") == "2030-06-01T08:00:00+00:00"
+    with pytest.raises(SystemExit, match="in the past"):
+        run("keys", "issue", "--unit", "320583", "--expires", "2000-01-31")
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
-    rc, out, _ = run("units", "issue-key", "--unit", "320583", "--expires", future)
-    assert access.resolve(out.strip()) is not None
+    rc, out, _ = run("keys", "issue", "--unit", "320583", "--expires", future)
+    access = AccessStore(get_paths().portal_db)
+    assert access.resolve(issued(out)[1]) is not None
+    assert access.list()[0]["expires_at"].endswith("T16:00:00+00:00")  # end of that day, Beijing time
 
 
 def test_bad_arguments(run):
-    for argv in (["units", "issue-key", "--unit", "320599"], ["units", "issue-key", "--unit", "320508021",
-                                                                "--expires", "tomorrow"],
-                 ["units", "issue-key"], ["units", "list", "--level", "city"]):
+    for argv in (["keys", "issue", "--unit", "320599"], ["keys", "issue", "--unit", "320508021", "--expires", "tomorrow"],
+                 ["keys", "issue"], ["keys", "issue", "--unit", "320508", "--dataset", "x"],
+                 ["units", "list", "--level", "city"], ["units", "issue-key", "--unit", "320508"]):
         with pytest.raises(SystemExit):
             run(*argv)

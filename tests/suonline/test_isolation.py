@@ -103,7 +103,8 @@ def test_other_keys_are_refused(world, client, code):
         assert r.status_code == 403, (holder, code, path)
         if path:
             assert r.json() == {"success": False, "error": {
-                "__type": "Authorization Error", "message": f"the key of unit {holder} does not open unit {code}"}}
+                "__type": "Authorization Error",
+                "message": f"Authorization Error: the key of unit {holder} does not open unit {code}"}}
         else:   # the HTML page: the key form, and none of the unit's data
             assert 'name="key"' in r.text and 'data-dataset="' not in r.text
 

@@ -12,7 +12,7 @@ import secrets
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 SCHEMA = """
@@ -38,6 +38,13 @@ create table if not exists access_log (
     target      text not null,            -- dataset / unit addressed
     rows        integer,
     status      integer not null
+);
+create table if not exists sessions (      -- Su Online browser logins: the cookie holds the id, never the key
+    id_hash     text primary key,             -- SHA-256 of the session id
+    key_id      integer not null references keys(id),
+    created_at  text not null,
+    expires_at  text not null,
+    ended_at    text
 );
 create trigger if not exists access_log_append_only_update before update on access_log
 begin select raise(abort, 'access_log is append-only'); end;
@@ -105,6 +112,33 @@ class AccessStore:
         if r["expires_at"] and r["expires_at"] < _now():
             return None
         return Grant(key_id=r["id"], holder=r["holder"], scope_type=r["scope_type"], scope=r["scope"])
+
+    def open_session(self, grant: Grant, days: int = 30) -> str:
+        """A new browser session for ``grant``'s key; returns the session id (shown to the browser only)."""
+        sid = secrets.token_urlsafe(32)
+        expires = (datetime.now(timezone.utc) + timedelta(days=days)).isoformat(timespec="seconds")
+        with closing(self.connect()) as con:
+            con.execute("insert into sessions (id_hash, key_id, created_at, expires_at) values (?,?,?,?)",
+                        (hash_key(sid), grant.key_id, _now(), expires))
+        return sid
+
+    def resolve_session(self, sid: str | None) -> Grant | None:
+        """The grant behind a live session whose key is still valid (revoking the key ends its sessions)."""
+        if not sid:
+            return None
+        with closing(self.connect()) as con:
+            r = con.execute(
+                "select k.* from sessions s join keys k on k.id = s.key_id"
+                " where s.id_hash = ? and s.ended_at is null and s.expires_at > ?", (hash_key(sid), _now())).fetchone()
+        if r is None or r["revoked_at"] is not None or (r["expires_at"] and r["expires_at"] < _now()):
+            return None
+        return Grant(key_id=r["id"], holder=r["holder"], scope_type=r["scope_type"], scope=r["scope"])
+
+    def end_session(self, sid: str | None) -> None:
+        if sid:
+            with closing(self.connect()) as con:
+                con.execute("update sessions set ended_at = ? where id_hash = ? and ended_at is null",
+                            (_now(), hash_key(sid)))
 
     def log(self, grant: Grant | None, action: str, target: str, rows: int | None, status: int) -> None:
         with closing(self.connect()) as con:
