@@ -9,6 +9,7 @@ import importlib
 COMMAND_MODULES = (
     "cli.pipeline",              # run, status, ingest
     "cli.onboard",               # onboard
+    "cli.gate",                  # gate accept | withdraw | list
     "samplegen.commands",        # generate
     "portal.commands",           # serve, keys
     "portal.suonline.commands",  # units

@@ -19,6 +19,11 @@ def add_commands(sub) -> None:
     p.add_argument("--date", help="drop date YYYY-MM-DD (default: every drop date not yet ingested, in one run)")
     p.add_argument("--full-refresh", action="store_true",
                    help="rebuild the incremental models from every landed drop (after a model or seed change)")
+    p.add_argument("--backfill", metavar="SOURCE",
+                   help="a department delivers the history of SOURCE: the row-count rule of the datasets built "
+                        "from it is accepted for this night's version (needs --by and --reason; audited)")
+    p.add_argument("--by", help="who asks for the backfill")
+    p.add_argument("--reason", help="why (shown with the version in the catalog and in Dagster)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="sources, quarantine and published datasets")
@@ -57,6 +62,13 @@ def dates_to_run(explicit: str | None) -> list[str]:
 
 def cmd_run(args) -> int:
     prepare_dagster_home()
+    if getattr(args, "backfill", None):
+        from cli.gate import accept_backfill
+
+        if not args.by or not args.reason:
+            raise SystemExit("sudata run --backfill needs --by (who) and --reason (why)")
+        affected = accept_backfill(args.backfill, by=args.by, reason=args.reason)
+        print(f"backfill of {args.backfill}: the row-count rule is accepted for {', '.join(affected) or 'no dataset'}")
     from dagster import DagsterInstance
 
     from orchestration.partitions import drop_date_run

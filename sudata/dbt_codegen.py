@@ -158,7 +158,8 @@ def staging_yaml(sources: dict[str, Source]) -> dict:
                 columns.append({"name": c.staged_name, "data_tests": [_warn("valid_uscc")]})
         columns += [{"name": n, "data_tests": ["not_null"]} for n in ("_source_file", "_drop_date", "_row_number")]
         models.append({"name": f"stg_{s.id}",
-                       "description": f"{s.title}（{s.department.name}）：按登记声明清洗、类型转换后的交付行，每个交付行一行，含来源文件、交付日期、行号和拒收原因。",
+                       "description": f"{s.title}（{s.department.name}）：按登记声明清洗、类型转换后的交付行，"
+                                      "每个交付行一行，含来源文件、交付日期、行号和拒收原因。",
                        "columns": columns})
     return {"version": 2, "models": models}
 

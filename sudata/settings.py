@@ -42,6 +42,11 @@ class Paths:
         return self.home / "quarantine"
 
     @property
+    def acceptances(self) -> Path:
+        """The audit trail of blocking checks an engineer accepted for one version (sudata.quality.acceptances)."""
+        return self.home / "acceptances.sqlite"
+
+    @property
     def published(self) -> Path:
         """The published store: immutable dataset versions and the catalog index that points at them."""
         return self.home / "published"

@@ -8,12 +8,13 @@ from contextlib import closing
 
 import dagster as dg
 
-from orchestration.checks.quality_gate import mart_key
+from orchestration.checks.quality_gate import accepted_checks, mart_key
 from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
 from orchestration.run_records import gate_report_path, read_json
 from sudata.datasets import DatasetSpec
 from sudata.publish import export_version
+from sudata.quality.acceptances import Acceptances
 from sudata.settings import duckdb_connect
 
 PUBLISH_GROUP = "published"
@@ -49,6 +50,8 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
                 return export_version(con, spec, directory)
 
         version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)
+        accepted = accepted_checks(quality)
+        Acceptances(paths.acceptances).used([a["id"] for a in accepted], version=version, run_id=context.run.run_id)
         current = store.current_version(spec.name)
         return dg.MaterializeResult(
             metadata={
@@ -57,6 +60,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
                 "path": dg.MetadataValue.path(str(store.path(current["path"]))),
                 "quality_score": quality["score"],
                 "su_online_slices": len(store.slices(spec.name, version)),
+                "accepted_checks": dg.MetadataValue.json(accepted),
             }
         )
 

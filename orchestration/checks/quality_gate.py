@@ -15,6 +15,7 @@ from orchestration.run_records import dbt_results, gate_report_path, write_json
 from sudata.datasets import DatasetSpec
 from sudata.settings import duckdb_connect
 from sudata.ingest import state
+from sudata.quality.acceptances import Acceptances
 from sudata.quality import GateEvidence, GatePolicy, GateTarget, check_dataset, declared_suite
 from sudata.registry import load_registry
 
@@ -62,6 +63,12 @@ def unusable_values(con, spec: DatasetSpec, drop_date: str | None, relation: str
     return {f"{source}.{column}": int(n) for source, column, n in rows}
 
 
+def accepted_checks(report: dict) -> list[dict]:
+    """The failed checks an engineer accepted for this version: name, who, why, when, acceptance id."""
+    return [{"check": c["name"], **c["observed"]["accepted"]} for c in report["checks"]
+            if isinstance(c.get("observed"), dict) and "accepted" in c["observed"]]
+
+
 def _declared_suite(spec: DatasetSpec):
     """A dataset declared in the registry has no suite file: its suite comes from the declaration."""
     return declared_suite(load_registry()[spec.declared_source]) if spec.declared_source else None
@@ -98,6 +105,7 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
                     quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
                     unusable_values=unusable_values(con, spec, drop_date, unusable_relation),
                     dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
+                    accepted=Acceptances(paths.acceptances).pending(spec.name),
                 ),
                 GatePolicy(validations_dir=paths.data_docs / "validations"),
             )
@@ -116,6 +124,7 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
                 "row_count": result["row_count"],
                 "quarantined_rows": result["quarantined_rows"],
                 "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
+                "accepted_checks": dg.MetadataValue.json(accepted_checks(result)),
                 "dimensions": dg.MetadataValue.md(
                     "| dimension | score | passed | failed |\n|---|---|---|---|\n"
                     + "\n".join(f"| {k} | {_score(v['score'])} | {v['passed']} | {v['failed']} |" for k, v in dims.items())

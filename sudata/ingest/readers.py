@@ -12,11 +12,15 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charset_normalizer import from_bytes
 
 from sudata.ingest.sniff import WrongContent, check_content
 from sudata.registry import Source
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Excel's limit for one cell: a longer field cannot be a value a department meant to publish.
 MAX_FIELD_CHARS = 32_767

@@ -23,6 +23,7 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from sudata.quality.acceptances import apply_acceptances
 from sudata.quality.frames import fetch_frame, fetch_value, quote_ident, quote_relation, relation_columns
 from sudata.quality.report import DIMENSIONS, CheckResult, QualityReport
 from sudata.quality.suites import Suite, load_suite
@@ -177,6 +178,7 @@ class GateEvidence:
     quarantined_rows: int = 0
     unusable_values: Mapping[str, int] | None = None   # "<source>.<column>" → values staging set to null
     dbt_results: Sequence[Mapping] = ()        # the mart's dbt tests (see dbt_checks)
+    accepted: Sequence[Mapping] = ()           # pending acceptances of this dataset (sudata.quality.acceptances)
     now: datetime | None = None                # "not in the future"; default reference_now(drop_date)
 
 
@@ -292,6 +294,7 @@ def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence
         else f"{quarantined} input rows were quarantined at ingestion and are missing from the dataset"))
     checks.append(unusable_values_check(evidence.unusable_values or {}))
     checks += dbt_checks(evidence.dbt_results)
+    checks, _ = apply_acceptances(checks, list(evidence.accepted))
 
     return QualityReport(
         dataset=target.dataset, checked_at=checked_at, drop_date=evidence.drop_date, row_count=row_count,
@@ -300,4 +303,5 @@ def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence
     )
 
 
-__all__ = ["GateEvidence", "GatePolicy", "GateTarget", "check_dataset", "key_tested_by_dbt", "dbt_checks", "dbt_dimension", "freshness_checks", "sql_table_checks", "DIMENSIONS"]
+__all__ = ["GateEvidence", "GatePolicy", "GateTarget", "check_dataset", "key_tested_by_dbt", "dbt_checks",
+           "dbt_dimension", "freshness_checks", "sql_table_checks", "unusable_values_check", "DIMENSIONS"]

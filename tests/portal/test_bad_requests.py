@@ -11,7 +11,6 @@ import pytest
 
 from portal.app import create_app
 from portal.errors import ServerErrorGuard
-from sudata.settings import Paths
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

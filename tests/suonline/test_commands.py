@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from portal.access import AccessStore
-from sudata.cli import main
+from cli.main import main
 from sudata.settings import get_paths
 
 
