@@ -33,7 +33,7 @@ def _sudata(home, raw, *args, crash_at=None) -> subprocess.CompletedProcess:
     env.pop("SUDATA_CRASH_AT", None)
     if crash_at:
         env["SUDATA_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-c", "import sys; from sudata.cli import main; sys.exit(main(sys.argv[1:]))",
+    return subprocess.run([sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main(sys.argv[1:]))",
                            *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
 
 
