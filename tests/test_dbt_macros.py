@@ -501,7 +501,9 @@ def built(tmp_path_factory):
     env.pop("SUDATA_DBT_TARGET", None)
     dbt = Path(sys.executable).with_name("dbt")
     common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-              "--target-path", str(home / "target"), "--log-path", str(home / "logs")]
+              "--target-path", str(home / "target"), "--log-path", str(home / "logs"),
+              # a handful of hourly rows per station: the HJ 663 hour count (tests/test_validity_rules.py) is lifted
+              "--vars", "{min_valid_hours: 1}"]
     result = subprocess.run([str(dbt), "build", *common], env=env, capture_output=True, text=True, timeout=900)
     results = json.loads((home / "target" / "run_results.json").read_text())["results"]
     return {"home": home, "result": result, "results": results, "common": common, "env": env, "dbt": dbt,
