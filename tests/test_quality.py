@@ -495,3 +495,18 @@ def test_personal_columns_are_guarded_by_blocking_masking_expectations(name):
 
 def test_suites_directory_is_the_projects():
     assert EXPECTATIONS_DIR.name == "expectations" and set(load_suites()) == {p.stem for p in suite_files()}
+
+
+def test_a_failing_expectation_names_keys_of_failing_rows_but_never_their_values(con):
+    make_table(con, "keys")
+    con.execute("update marts.keys set aqi = 612 where station_id = 'S007' and obs_date = date '2024-01-03'")
+    report = run(con, "marts.keys")
+    check = by_name(report)["expect_column_values_to_be_between(aqi)"]
+    assert not check.passed
+    assert check.observed["failing_keys"] == [{"station_id": "S007", "obs_date": "2024-01-03 00:00:00"}] or \
+        check.observed["failing_keys"] == [{"station_id": "S007", "obs_date": "2024-01-03"}]
+    assert "e.g. S007|2024-01-03" in check.detail
+    results = [r["result"] for r in report.ge_result["results"]]   # persisted and rendered as Data Docs
+    assert all("partial_unexpected_list" not in r and "partial_unexpected_counts" not in r for r in results)
+    sampled = [row for r in results for row in r.get("partial_unexpected_index_list") or []]
+    assert sampled and all(set(row) == {"station_id", "obs_date"} for row in sampled)  # keys, never values

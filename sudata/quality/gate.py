@@ -204,8 +204,10 @@ def key_tested_by_dbt(primary_key: Sequence[str], dbt_results: Iterable[Mapping]
 
 
 def _suite_checks(con, target: GateTarget, suite: Suite | None, columns: Mapping[str, str], row_count: int,
-                  evidence: GateEvidence, policy: GatePolicy) -> tuple[list[CheckResult], dict | None]:
-    """The Great Expectations suite on a frame of the columns it names."""
+                  evidence: GateEvidence, policy: GatePolicy,
+                  key: Sequence[str] = ()) -> tuple[list[CheckResult], dict | None]:
+    """The Great Expectations suite on a frame of the columns it names (and the key, so that a failing
+    expectation names some of the rows that fail it)."""
     if suite is None:
         return [CheckResult("expectation_suite_present", "great_expectations", "conformity", False, True,
                             None, f"no expectation suite expectations/{target.dataset}.json")], None
@@ -228,12 +230,14 @@ def _suite_checks(con, target: GateTarget, suite: Suite | None, columns: Mapping
         return checks, None
     from sudata.quality.ge_runner import run_suite, save_validation_result
 
-    frame = fetch_frame(con, target.relation, [c for c in wanted if c in columns], types=columns,
+    key_columns = [k for k in key if k in columns]
+    fetched = [c for c in wanted if c in columns] + [k for k in key_columns if k not in wanted]
+    frame = fetch_frame(con, target.relation, fetched, types=columns,
                         table_rows=row_count, sample_rows=policy.sample_rows)
     to_run = suite if len(runnable) == len(suite.expectations) else Suite(
         name=suite.name, expectations=tuple(e for e, _ in runnable), meta=suite.meta, path=suite.path)
     outcome = run_suite(to_run, frame.df, names=[n for _, n in runnable],
-                        now=evidence.now or reference_now(evidence.drop_date))
+                        now=evidence.now or reference_now(evidence.drop_date), key_columns=key_columns)
     sample_note = (f" (validated on a repeatable sample of {frame.rows} of {frame.table_rows} rows)"
                    if frame.sampled else "")
     for o in outcome.outcomes:
@@ -283,7 +287,7 @@ def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence
     row_count, checks = sql_table_checks(con, target.relation, sql_pk, previous_row_count=evidence.previous_row_count,
                                          max_row_change=policy.max_row_change, columns=columns,
                                          max_row_growth=policy.max_row_growth)
-    suite_checks, ge_result = _suite_checks(con, target, suite, columns, row_count, evidence, policy)
+    suite_checks, ge_result = _suite_checks(con, target, suite, columns, row_count, evidence, policy, key=pk)
     checks += suite_checks
     checks += freshness_checks(evidence.upstream_fresh)
     quarantined = evidence.quarantined_rows

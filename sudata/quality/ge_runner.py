@@ -35,6 +35,7 @@ DOCS_SITE = "sudata"
 
 # Counts only: unexpected values could be personal data of conditional/closed datasets, and results are
 # persisted and rendered. Raise ``unexpected_samples`` for local debugging.
+KEY_SAMPLES = 5  # keys of failing rows a report names, so an engineer can find them
 _MAP_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent")
 
 
@@ -100,11 +101,18 @@ class GERunner:
         return vd, by_id
 
     def run(self, suite: Suite, df: pd.DataFrame, *, names: list[str] | None = None, now: datetime | None = None,
-            unexpected_samples: int = 0) -> SuiteOutcome:
-        """Validate ``df``; outcomes in suite order, named ``names`` (default: ``suite.check_names()``)."""
+            unexpected_samples: int = 0, key_columns: list[str] | None = None) -> SuiteOutcome:
+        """Validate ``df``; outcomes in suite order, named ``names`` (default: ``suite.check_names()``).
+        With ``key_columns`` (columns of ``df``), a failing row-level expectation names the keys of up to
+        KEY_SAMPLES failing rows — the keys only: the values are dropped from the outcome and the result."""
         names = names or suite.check_names()
         parameters = {"now": (now or local_now()).isoformat(timespec="seconds")}
         result_format = {"result_format": "BASIC", "partial_unexpected_count": int(unexpected_samples)}
+        keys = [k for k in key_columns or [] if k in df.columns]
+        if keys:
+            result_format = {"result_format": "SUMMARY", "unexpected_index_column_names": keys,
+                             "partial_unexpected_count": max(int(unexpected_samples), KEY_SAMPLES),
+                             "return_unexpected_index_query": False}
         with self._lock:
             vd, by_id = self._validation_definition(suite)
             result = vd.run(batch_parameters={"dataframe": df}, expectation_parameters=parameters,
@@ -112,14 +120,29 @@ class GERunner:
         outcomes: list[ExpectationOutcome | None] = [None] * len(suite.expectations)
         for r in result.results:
             i = by_id[str(r.expectation_config.id)]
-            outcomes[i] = _outcome(names[i], suite.expectations[i], r)
+            failing_keys = _keys_only(r.result, keys, keep_values=unexpected_samples > 0)
+            outcomes[i] = _outcome(names[i], suite.expectations[i], r, failing_keys)
         unanswered = [names[i] for i, o in enumerate(outcomes) if o is None]
         if unanswered:  # never let an expectation disappear from the gate silently
             raise RuntimeError(f"{suite.name}: Great Expectations returned no result for {unanswered}")
         return SuiteOutcome(outcomes=outcomes, result=result.to_json_dict())
 
 
-def _outcome(name: str, expectation, r) -> ExpectationOutcome:
+def _keys_only(res: dict | None, keys: list[str], *, keep_values: bool) -> list[dict]:
+    """The keys of the failing rows GE sampled; unless values are asked for, the values GE sampled are
+    removed from its result in place (it is persisted and rendered, and may hold personal data)."""
+    if not keys or not res:
+        return []
+    sampled = res.get("partial_unexpected_index_list") or []
+    found = [{k: str(row[k]) for k in keys if k in row} for row in sampled[:KEY_SAMPLES] if isinstance(row, dict)]
+    if not keep_values:
+        for field in ("partial_unexpected_list", "partial_unexpected_counts"):
+            res.pop(field, None)
+        res["partial_unexpected_index_list"] = found
+    return found
+
+
+def _outcome(name: str, expectation, r, failing_keys: list[dict] | None = None) -> ExpectationOutcome:
     res = dict(r.result or {})
     observed = {k: res[k] for k in _MAP_RESULT_KEYS if k in res}
     if "observed_value" in res:
@@ -151,6 +174,9 @@ def _outcome(name: str, expectation, r) -> ExpectationOutcome:
         detail = f"observed {res['observed_value']!r}"
     else:
         detail = ""
+    if failing_keys and not r.success:
+        observed["failing_keys"] = failing_keys
+        detail += "; e.g. " + ", ".join("|".join(k.values()) for k in failing_keys)
     return ExpectationOutcome(
         name=name,
         type=expectation.type,
@@ -184,9 +210,10 @@ def get_runner() -> GERunner:
 
 
 def run_suite(suite: Suite, df: pd.DataFrame, *, names: list[str] | None = None, now: datetime | None = None,
-              unexpected_samples: int = 0) -> SuiteOutcome:
+              unexpected_samples: int = 0, key_columns: list[str] | None = None) -> SuiteOutcome:
     """Validate ``df`` against ``suite`` in the process-wide GE context."""
-    return get_runner().run(suite, df, names=names, now=now, unexpected_samples=unexpected_samples)
+    return get_runner().run(suite, df, names=names, now=now, unexpected_samples=unexpected_samples,
+                            key_columns=key_columns)
 
 
 # -- persisted results and Data Docs -------------------------------------------------------------------
