@@ -163,7 +163,12 @@ def test_duplicate_keys_fail_in_sql_exactly_and_in_the_suite(con):
     checks = by_name(report)
     sql_pk = checks["primary_key_unique(station_id,obs_date)"]
     assert sql_pk.source == "sql" and not sql_pk.passed and sql_pk.blocking
-    assert sql_pk.observed == {"duplicate_rows": 3}
+    assert sql_pk.observed["duplicate_rows"] == 3 and len(sql_pk.observed["repeated_keys"]) == 3
+    for key in sql_pk.observed["repeated_keys"]:  # the report names the keys that repeat
+        station, day = key.split("|")
+        assert con.execute("select count(*) from marts.dupes where station_id = ? and cast(obs_date as varchar) = ?",
+                           [station, day]).fetchone()[0] == 2
+        assert key in sql_pk.detail
     ge_pk = checks["expect_compound_columns_to_be_unique(station_id,obs_date)"]
     assert not ge_pk.passed and ge_pk.observed["unexpected_count"] == 6  # both copies of each repeated key
     assert report.dimensions["consistency"] == {"score": 0.0, "passed": 0, "failed": 2}
@@ -313,7 +318,7 @@ def test_large_tables_are_validated_on_a_bounded_sample_while_sql_stays_exact(co
     report = run(con, relation, previous_row_count=5_000, sample_rows=1_000)
     checks = by_name(report)
     assert report.row_count == 5_001
-    assert checks["primary_key_unique(station_id,obs_date)"].observed == {"duplicate_rows": 1}
+    assert checks["primary_key_unique(station_id,obs_date)"].observed["duplicate_rows"] == 1
     detail = checks["expect_column_values_to_be_between(aqi)"].detail
     assert f"sample of {len(frame.df)} of 5001 rows" in detail
 

@@ -130,9 +130,17 @@ def sql_table_checks(con, relation: str, primary_key: Sequence[str], *, previous
             checks.append(CheckResult(
                 f"primary_key_not_null({label})", "sql", "completeness", nulls == 0, True, {"null_keys": nulls},
                 "no null key" if nulls == 0 else f"{nulls} rows with a null key column"))
+            observed = {"duplicate_rows": dupes}
+            detail = "every key is unique"
+            if dupes:
+                cols = ", ".join(quote_ident(c) for c in pk)
+                repeated = con.execute(f"select {cols} from {rel} where {no_null} group by {cols}"
+                                       f" having count(*) > 1 order by {cols} limit 5").fetchall()
+                observed["repeated_keys"] = ["|".join(str(v) for v in k) for k in repeated]
+                detail = (f"{dupes} rows repeat a key (count(*) - count(distinct key)); e.g. "
+                          + ", ".join(observed["repeated_keys"]))
             checks.append(CheckResult(
-                f"primary_key_unique({label})", "sql", "consistency", dupes == 0, True, {"duplicate_rows": dupes},
-                "every key is unique" if dupes == 0 else f"{dupes} rows repeat a key (count(*) - count(distinct key))"))
+                f"primary_key_unique({label})", "sql", "consistency", dupes == 0, True, observed, detail))
     return row_count, checks
 
 
