@@ -515,3 +515,27 @@ def test_a_failing_expectation_names_keys_of_failing_rows_but_never_their_values
     assert all("partial_unexpected_list" not in r and "partial_unexpected_counts" not in r for r in results)
     sampled = [row for r in results for row in r.get("partial_unexpected_index_list") or []]
     assert sampled and all(set(row) == {"station_id", "obs_date"} for row in sampled)  # keys, never values
+
+
+def test_the_leak_scanner_blocks_personal_data_in_clear_in_unconditional_data(con):
+    from stdnum.cn import ric
+
+    body = "32050519900307123"
+    valid_id = body + ric.calc_check_digit(body + "0")  # stdnum reads the 17 digits before the last place
+    wrong_id = body + ("0" if valid_id[-1] != "0" else "1")
+    make_table(con, "leaky")
+    con.execute("alter table marts.leaky add column remark varchar")
+    con.execute("update marts.leaky set remark = '联系人 ' || ? where station_id = 'S001'", [valid_id])
+    con.execute("update marts.leaky set remark = '电话13812345678转' where station_id = 'S002'")
+    con.execute("update marts.leaky set remark = '编号' || ? where station_id = 'S003'", [wrong_id])
+    report = run(con, "marts.leaky", open_type="unconditional")
+    check = by_name(report)["no_personal_data_in_clear"]
+    per_day = ROWS // 20
+    assert not check.passed and check.blocking and "no_personal_data_in_clear" in report.blocking_failures
+    assert check.observed["columns"] == {"remark": {"id_number": per_day, "mobile": per_day}}
+    assert valid_id not in check.detail and "13812345678" not in check.detail  # counts, never values
+    # a masked phone and an ID-shaped number with a wrong check character are no leak
+    con.execute("update marts.leaky set remark = '电话138****5678' where station_id in ('S001', 'S002')")
+    assert by_name(run(con, "marts.leaky", open_type="unconditional"))["no_personal_data_in_clear"].passed
+    # conditional data is not scanned: its key holders may see personal data
+    assert "no_personal_data_in_clear" not in by_name(run(con, "marts.leaky", open_type="conditional"))

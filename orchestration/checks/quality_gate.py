@@ -97,7 +97,8 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
         with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
             report = check_dataset(
                 con,
-                GateTarget(spec.relation, spec.name, suite=_declared_suite(spec), primary_key=spec.primary_key or None),
+                GateTarget(spec.relation, spec.name, suite=_declared_suite(spec), primary_key=spec.primary_key or None,
+                           open_type=spec.open_type),
                 GateEvidence(
                     previous_row_count=current["row_count"] if current else None,
                     drop_date=drop_date,

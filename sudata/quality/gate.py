@@ -175,6 +175,7 @@ class GateTarget:
     suite: Suite | None = None                 # default: expectations/<dataset>.json (or suites_dir)
     suites_dir: Path | None = None
     primary_key: Sequence[str] | None = None   # default: the suite's meta.primary_key
+    open_type: str | None = None               # unconditional: the table is scanned for personal data in clear
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,19 @@ def _suite_checks(con, target: GateTarget, suite: Suite | None, columns: Mapping
     return checks, ge_result
 
 
+def leak_check(con, relation: str, columns: Mapping[str, str]) -> CheckResult:
+    """Blocking: no whole valid ID number and no whole mobile number in any text column of an unconditional
+    dataset (counts per column; the values are never reported)."""
+    from sudata.quality.leaks import scan
+
+    found = scan(con, relation, columns)
+    return CheckResult(
+        "no_personal_data_in_clear", "sql", "conformity", not found, True, {"columns": found},
+        "no text column holds a resident ID number or a mobile number in clear" if not found else
+        "personal data in clear: " + "; ".join(f"{c}: {n['id_number']} ID numbers, {n['mobile']} mobile numbers"
+                                               for c, n in sorted(found.items())))
+
+
 def unusable_values_check(unusable: Mapping[str, int]) -> CheckResult:
     """Delivered values that staging could not use and set to null (text in a number or date column, a
     number outside its bounds): reported, not blocking — the rest of the row is good."""
@@ -295,6 +309,8 @@ def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence
     row_count, checks = sql_table_checks(con, target.relation, sql_pk, previous_row_count=evidence.previous_row_count,
                                          max_row_change=policy.max_row_change, columns=columns,
                                          max_row_growth=policy.max_row_growth)
+    if target.open_type == "unconditional":
+        checks.append(leak_check(con, target.relation, columns))
     suite_checks, ge_result = _suite_checks(con, target, suite, columns, row_count, evidence, policy, key=pk)
     checks += suite_checks
     checks += freshness_checks(evidence.upstream_fresh)
