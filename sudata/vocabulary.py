@@ -43,7 +43,7 @@ UPDATE_FREQUENCIES: dict[str, tuple[str, str | None]] = {
 COLUMN_TYPES: dict[str, str] = {
     "code": "an identifier or code: half-width, upper case, no spaces or hyphens",
     "name": "a name of a person, organisation or place: inner spaces removed when it has no Latin letter",
-    "text": "free text: trimmed, empty as null, punctuation kept",
+    "text": "free text: trimmed, empty as null, Chinese punctuation kept, letters and digits half-width",
     "date": "a calendar date in any of the delivered formats (2026-11-23, 2026/1/5, 2026年11月23日, 20261123, Excel serial)",
     "datetime": "a date and a time of day (08:00, 8时30分)",
     "integer": "a whole non-negative count; units and thousands separators dropped",

@@ -87,6 +87,16 @@ def test_to_halfwidth_and_clean_text(dbt_session):
         "ABC123", "苏州市", "华信(苏州)电子", "line", None, None, None, "它's"]
 
 
+def test_free_text_keeps_chinese_punctuation(dbt_session):
+    """Descriptions and addresses read as written (GB/T 15834 marks kept); letters, digits and symbols that
+    departments type full-width by accident become ASCII, as in every other column."""
+    values = ["一般项目：软件开发；技术服务。", "首小时５元，之后每小时２．５元／小时（封顶３０元）！", "\u3000０８：００～１７：００？ ",
+              "ＡＰＰ＃１　＋２％"]
+    assert evaluate(dbt_session, "{{ sudata.clean_free_text('v') }}", values) == [
+        "一般项目：软件开发；技术服务。", "首小时5元，之后每小时2.5元/小时（封顶30元）！", "08：00～17：00？", "APP#1 +2%"]
+    assert evaluate(dbt_session, "{{ sudata.clean_text('v') }}", values[:1]) == ["一般项目:软件开发;技术服务。"]
+
+
 def test_clean_name_and_clean_code(dbt_session):
     names = ["苏州\u3000市第一中学", " 张 三 ", "Bosch (Suzhou) Co., Ltd.", "欧阳娜娜"]
     assert evaluate(dbt_session, "{{ sudata.clean_name('v') }}", names) == [
@@ -489,6 +499,8 @@ def built(tmp_path_factory):
         {"school_code": "2132000003", "school_name": "无名学校", "street_code": "320508999", "address": "某路9号"},
         {"school_code": "2132000004", "school_name": "苏州高新区科技城实验小学", "street_code": None,
          "address": "苏州高新区科技城(东渚街道)科灵路5号"},
+        {"school_code": "2132000005", "school_name": "苏州高新区东渚实验小学", "street_code": None,
+         "address": "苏州高新区科技城（东渚街道）科灵路６号，近地铁站"},
     ])
     _land(lake, registry["air_quality_hourly"], "2026-11-23", [
         {"station_code": "1001A", "station_name": "南门", "district_code": "320502", "observed_at": "2026-11-23 00:00:00", "aqi": "50", "pm25": "30"},
@@ -552,7 +564,10 @@ def test_street_codes_are_remapped_or_derived_from_the_address(built):
         "2132000001": "320508017",     # 320504017: a 姑苏区 street under 金阊区's pre-2012 code
         "2132000002": "320506103",     # made-up code: 木渎镇 found in the address
         "2132000004": "320505407",     # no code: 科技城（东渚街道） found in the address
+        "2132000005": "320505407",     # the same, written with full-width punctuation
     }
+    (address,) = _query(built, "select address from main.schools where school_code = '2132000005'")
+    assert address == ("苏州高新区科技城（东渚街道）科灵路6号，近地铁站",)
     (origin,) = _query(built, "select street_code_origin from main.int_schools__deduped where school_code = '2132000001'")
     assert origin == ("remapped",)
 

@@ -11,7 +11,7 @@
     with the same name. Each model matches only its own addresses, so a published dataset depends on
     its own sources and the seed, never on another department's delivery.
 
-    Rules: a street's name (int_street_aliases: the official name and, for names with a parenthesis,
+    Rules: a street's name (int_street_aliases, half-width: the official name and, for names with a parenthesis,
     its parts) is looked for in the text; the longest matching name wins; a name that occurs inside
     another street's name (开发区 inside 昆山开发区) counts only when the address names the street's
     county-level unit; a street of another county-level unit than the one the address names never
@@ -21,7 +21,10 @@
 {% macro address_street_ctes(relation, address_column, name='addresses') -%}
 {{ name }}__texts as (
 
-    select distinct {{ address_column }} as address
+    {#- names are looked for in the half-width form: free text keeps its full-width punctuation #}
+    select distinct
+        {{ address_column }} as address,
+        {{ sudata.to_halfwidth(address_column) }} as match_text
     from {{ relation }}
     where {{ address_column }} is not null
 
@@ -35,7 +38,7 @@
         count(distinct aliases.district_code) as districts_named
     from {{ name }}__texts as texts
     inner join {{ ref('int_district_aliases') }} as aliases
-        on {{ dbt.position('aliases.alias', 'texts.address') }} > 0
+        on {{ dbt.position('aliases.alias', 'texts.match_text') }} > 0
     group by texts.address
 
 ),
@@ -50,7 +53,7 @@
         max(aliases.alias_length) over (partition by texts.address) as best_length
     from {{ name }}__texts as texts
     inner join {{ ref('int_street_aliases') }} as aliases
-        on {{ dbt.position('aliases.alias', 'texts.address') }} > 0
+        on {{ dbt.position('aliases.alias', 'texts.match_text') }} > 0
     left join {{ name }}__districts as named
         on texts.address = named.address
     where

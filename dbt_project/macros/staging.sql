@@ -137,6 +137,8 @@ select * from typed
         {{ sudata.clean_name(c['name']) }}
     {%- elif t in ('integer', 'decimal', 'longitude', 'latitude') -%}
         {{ sudata.clean_number(c['name']) }}
+    {%- elif t in ('text', 'address') -%}
+        {{ sudata.clean_free_text(c['name']) }}
     {%- else -%}
         {{ sudata.clean_text(c['name']) }}
     {%- endif -%}

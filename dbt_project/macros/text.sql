@@ -27,9 +27,32 @@
 {%- endmacro %}
 
 
-{# Half-width, trimmed (including tabs and line breaks at the ends), empty → null. #}
+{#
+    Full-width letters, digits and symbols → ASCII, but the full-width marks that Chinese writing uses as
+    its punctuation (GB/T 15834: ！（），：；？～) kept as they are, so that free text reads as it was written.
+#}
+{% macro to_halfwidth_keeping_punctuation(col) -%}
+    {%- set full_width = '＂＃＄％＆＇＊＋－．／０１２３４５６７８９＜＝＞＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝　' -%}
+    {%- set half_width = '"#$%&' ~ "'" ~ '*+-./0123456789<=>@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|} ' -%}
+    translate({{ col }}, {{ sudata.sql_literal(full_width) }}, {{ sudata.sql_literal(half_width) }})
+{%- endmacro %}
+
+
+{# Trimmed (including tabs and line breaks at the ends), empty → null. #}
+{% macro trimmed_text(col) -%}
+    nullif(trim(translate({{ col }}, {{ sudata.sql_literal('\t\r\n') }}, '   ')), '')
+{%- endmacro %}
+
+
+{# Half-width, trimmed: the form codes, numbers, dates and names are parsed and compared in. #}
 {% macro clean_text(col) -%}
-    nullif(trim(translate({{ sudata.to_halfwidth(col) }}, {{ sudata.sql_literal('\t\r\n') }}, '   ')), '')
+    {{ sudata.trimmed_text(sudata.to_halfwidth(col)) }}
+{%- endmacro %}
+
+
+{# Free text (descriptions, addresses): trimmed, letters and digits half-width, Chinese punctuation kept. #}
+{% macro clean_free_text(col) -%}
+    {{ sudata.trimmed_text(sudata.to_halfwidth_keeping_punctuation(col)) }}
 {%- endmacro %}
 
 
