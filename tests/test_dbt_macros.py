@@ -602,3 +602,45 @@ def test_no_clear_pii_catches_a_leak(built):
     results = json.loads((built["home"] / "target" / "run_results.json").read_text())["results"]
     (outcome,) = [r for r in results if r["unique_id"].startswith("test.")]
     assert outcome["status"] == "fail" and outcome["failures"] == 4   # 2 rows × (name + phone)
+
+
+@pytest.mark.integration
+def test_failing_mart_tests_name_the_keys_of_their_rows(built):
+    """A mart test stores its failing rows (as a view); the gate reads the failing rows' keys from there:
+    the whole row for a row-level test, the repeated value for `unique`, never other columns."""
+    from sudata.quality.dbt_failures import failing_keys
+
+    with duckdb.connect(str(built["home"] / "warehouse.duckdb")) as con:
+        con.execute("update main.schools set school_name = null where school_code = '2132000001'")
+        con.execute("insert into main.schools select * from main.schools where school_code = '2132000004'")
+        con.execute("update main.schools set street_code = '320599999' where school_code = '2132000002'")
+    result = subprocess.run([str(built["dbt"]), "test", "--select", "schools", *built["common"]],
+                            env=built["env"], capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    results = json.loads((built["home"] / "target" / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
+    assert {"not_null_schools_school_name", "unique_schools_school_code"} <= failed, failed
+    assert any(f.startswith("valid_division_code_schools_street_code") for f in failed), failed
+    manifest = json.loads((built["home"] / "target" / "manifest.json").read_text())
+    tests = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    with duckdb.connect(str(built["home"] / "warehouse.duckdb"), read_only=True) as con:
+        name = tests["not_null_schools_school_name"]
+        assert failing_keys(con, name["relation_name"], ["school_code"]) == [{"school_code": "2132000001"}]
+        unique = tests["unique_schools_school_code"]
+        rule = {"test": "unique", "columns": ["school_code"]}
+        assert failing_keys(con, unique["relation_name"], ["school_code"], rule) == [{"school_code": "2132000004"}]
+        # the project's own row-level tests keep the whole row when failures are stored
+        division = next(n for k, n in tests.items() if k.startswith("valid_division_code_schools_street_code"))
+        assert failing_keys(con, division["relation_name"], ["school_code"]) == [{"school_code": "2132000002"}]
+        # dbt's relationships keeps only the offending value: no key to name, so none is invented
+        related = next(n for k, n in tests.items() if k.startswith("relationships_schools_street_code"))
+        assert failing_keys(con, related["relation_name"], ["school_code"]) == []
+    # the dbt step hands these keys to the gate with the failing tests' results
+    from orchestration.assets.transform import _name_failing_keys
+    from orchestration.resources import SudataResource
+
+    results = {"schools": [{"name": "not_null_schools_school_name", "status": "fail", "rule": None},
+                           {"name": "not_null_schools_school_code", "status": "pass", "rule": None}]}
+    _name_failing_keys(SudataResource(home=str(built["home"])), results)
+    assert results["schools"][0]["failing_keys"] == [{"school_code": "2132000001"}]
+    assert "failing_keys" not in results["schools"][1]

@@ -235,7 +235,8 @@ def test_dimension_scores_and_non_blocking_failures(con):
 def test_dbt_results_are_mapped_to_dimensions_and_severity(con):
     dbt = [
         {"name": "not_null_air_stations_aqi", "status": "pass", "severity": "error"},
-        {"name": "unique_air_stations_station_id", "status": "fail", "severity": "error", "failures": 2},
+        {"name": "unique_air_stations_station_id", "status": "fail", "severity": "error", "failures": 2,
+         "failing_keys": [{"station_id": "1001A"}, {"station_id": "1002A"}]},
         {"name": "relationships_air_stations_district_code__code__ref_suzhou_streets_", "status": "pass",
          "severity": "error"},
         {"name": "accepted_values_air_stations_level", "status": "warn", "severity": "warn", "failures": 1},
@@ -250,6 +251,9 @@ def test_dbt_results_are_mapped_to_dimensions_and_severity(con):
     assert not checks["accepted_values_air_stations_level"].blocking
     assert not checks["assert_aqi_matches_level"].blocking
     assert report.blocking_failures == ["unique_air_stations_station_id"]
+    unique = checks["unique_air_stations_station_id"]
+    assert unique.observed["failing_keys"] == [{"station_id": "1001A"}, {"station_id": "1002A"}]
+    assert unique.detail.endswith("; e.g. 1001A, 1002A")
     assert dbt_dimension("unique_combination_of_columns_air_quality_daily_station_code__observation_date") == "consistency"
     assert dbt_dimension("no_clear_pii_enterprise_registry_") == "conformity"
     assert dbt_dimension("valid_division_code_enterprise_registry_street_code__street") == "conformity"

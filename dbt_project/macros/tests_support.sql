@@ -10,3 +10,17 @@
     {%- endfor -%}
     {{ exceptions.raise_compiler_error("no model node found for " ~ model) }}
 {% endmacro %}
+
+
+{#
+    The select list of a row-level test: `columns` when only the failures are counted, the whole row when
+    they are stored (dbt's store_failures, as dbt's own not_null does), so that the gate can name the
+    failing rows by their keys.
+#}
+{% macro failing_rows(columns, relation=none) -%}
+    {%- if should_store_failures() -%}
+        {{ relation ~ '.*' if relation else '*' }}
+    {%- else -%}
+        {{ columns }}
+    {%- endif -%}
+{%- endmacro %}

@@ -94,6 +94,7 @@ def sudata_dbt_models(
             key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
             built.append(key.path[-1])
         yield event
+    _name_failing_keys(sudata, tests)
     failed = [
         {"node": r.get("unique_id"), "status": r.get("status"), "message": (r.get("message") or "")[:500]}
         for r in (invocation.get_artifact("run_results.json") or {}).get("results", [])
@@ -119,6 +120,29 @@ def test_rules(manifest_path) -> dict[str, dict]:
         columns = kwargs.get("combination_of_columns") or ([node["column_name"]] if node.get("column_name") else [])
         out[node["name"]] = {"test": node["test_metadata"]["name"], "columns": list(columns)}
     return out
+
+
+def _name_failing_keys(sudata: SudataResource, tests: dict[str, list[dict]]) -> None:
+    """Failing mart tests get the keys of up to five failing rows (``failing_keys``), read from the
+    failures dbt stored; the gate reports them beside the count."""
+    import json
+    from contextlib import closing
+
+    from sudata.datasets import load_datasets
+    from sudata.quality.dbt_failures import failing_keys
+    from sudata.settings import duckdb_connect
+
+    failing = [(model, t) for model, results in tests.items() for t in results if t["status"] == "fail"]
+    if not failing or not sudata.paths.warehouse.exists():
+        return
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    relations = {n["name"]: n.get("relation_name") for n in manifest["nodes"].values() if n.get("resource_type") == "test"}
+    datasets = load_datasets(dbt_project.manifest_path)
+    with closing(duckdb_connect(sudata.paths.warehouse, read_only=True, paths=sudata.paths)) as con:
+        for model, t in failing:
+            relation, spec = relations.get(t["name"]), datasets.get(model)
+            if relation and spec:
+                t["failing_keys"] = failing_keys(con, relation, spec.primary_key, t.get("rule"))
 
 
 def _record_not_built(context, sudata: SudataResource, built: set[str], failed: list[dict]) -> None:

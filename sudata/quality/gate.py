@@ -58,7 +58,7 @@ def dbt_dimension(test_name: str) -> str:
 
 
 def dbt_checks(results: Iterable[Mapping]) -> list[CheckResult]:
-    """dbt test results ``{name, status, severity[, failures, message, test, dimension]}`` as checks.
+    """dbt test results ``{name, status, severity[, failures, failing_keys, message, test, dimension]}`` as checks.
 
     Passed only when status is ``pass``; a failing test blocks when its severity is ``error`` (dbt's
     default). ``warn`` status (a failed warn-severity test) never blocks.
@@ -73,6 +73,9 @@ def dbt_checks(results: Iterable[Mapping]) -> list[CheckResult]:
         blocking = bool(r["blocking"]) if "blocking" in r else (severity == "error" and status != "warn")
         observed = {"status": status or None, "failures": r.get("failures")}
         detail = str(r.get("message") or "") or (f"dbt test {status}" if status else "no status reported")
+        if r.get("failing_keys") and not passed:
+            observed["failing_keys"] = list(r["failing_keys"])
+            detail += "; e.g. " + ", ".join("|".join(str(v) for v in k.values()) for k in r["failing_keys"])
         checks.append(CheckResult(name, "dbt", dimension, passed, blocking, observed, detail))
     return checks
 

@@ -30,7 +30,7 @@ known_codes as (
 
 )
 
-select tested.{{ column_name }} as unknown_division_code
+select {{ sudata.failing_rows('tested.' ~ column_name ~ ' as unknown_division_code', relation='tested') }}
 from {{ model }} as tested
 left join known_codes
     on cast(tested.{{ column_name }} as {{ dbt.type_string() }}) = known_codes.code

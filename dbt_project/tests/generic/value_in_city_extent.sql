@@ -5,7 +5,7 @@
 {%- if axis not in ('longitude', 'latitude') -%}
     {{ exceptions.raise_compiler_error("value_in_city_extent: axis must be longitude or latitude, not " ~ axis) }}
 {%- endif %}
-select {{ column_name }}
+select {{ sudata.failing_rows(column_name) }}
 from {{ model }}
 where {{ column_name }} is not null
     and {{ column_name }} not between {{ e['min_' ~ axis] }} and {{ e['max_' ~ axis] }}

@@ -1,7 +1,7 @@
 {# Every present value lies within [min_value, max_value] (either bound may be left out). #}
 {% test values_between(model, column_name, min_value=none, max_value=none) %}
 
-select {{ column_name }}
+select {{ sudata.failing_rows(column_name) }}
 from {{ model }}
 where {{ column_name }} is not null
     and (
