@@ -65,7 +65,11 @@ class CheckedQuery:
 
 
 def _name(node: exp.Expression) -> str:
-    return type(node).__name__
+    if isinstance(node, exp.Anonymous):
+        return node.name
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return node.key.upper()
 
 
 def _inside(node: exp.Expression, kinds) -> exp.Expression | None:
@@ -90,9 +94,9 @@ def check(sql: str, tables: dict[str, Table], max_rows: int) -> CheckedQuery:
         raise QueryRefused(f"only a SELECT is allowed, not {tree.key.upper()}")
     for node in tree.walk():
         if not isinstance(node, ALLOWED):
-            what = node.name if isinstance(node, exp.Anonymous) else _name(node)
-            raise QueryRefused(f"{what} is not allowed in the zone (allowed: aggregates, simple scalar functions,"
-                               " joins of authorised tables, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT)")
+            raise QueryRefused(f"{_name(node)} is not allowed in the zone (allowed: aggregates, simple scalar"
+                               " functions, joins of authorised tables, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT)")
+    for node in tree.walk():
         if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
             raise QueryRefused("SELECT * returns rows: name the aggregates you need")
         if isinstance(node, (exp.Min, exp.Max)) and node.args.get("count") is not None:
@@ -184,5 +188,5 @@ def check(sql: str, tables: dict[str, Table], max_rows: int) -> CheckedQuery:
     limit = tree.args.get("limit")
     if limit is None or not isinstance(limit.expression, exp.Literal) or int(limit.expression.this) > max_rows + 1:
         tree.limit(max_rows + 1, copy=False)  # one more than the cap, so the check sees an overflow
-    checked.sql = tree.sql(dialect="duckdb")
+    checked.sql = tree.sql(dialect="duckdb", comments=False)  # nothing of the submitted text but the tree
     return checked

@@ -14,10 +14,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from .access import AccessStore
+from operation.store import OperationStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import ckan, dcat, files, web
+from . import applications, ckan, dcat, files, web, zone
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .secret import load_secret
@@ -36,7 +37,8 @@ class Portal:
         self.store = PublishedStore(paths.published)
         self.catalog = CatalogIndex(self.store)
         self.access = AccessStore(paths.portal_db)
-        self.gate = Gate(self.access)
+        self.operation = OperationStore(paths.operation_db)
+        self.gate = Gate(self.access, self.operation)
         self.datastore = Datastore()
         self.secret = load_secret(paths.portal_db.parent)
         self.cursor_signer = Signer(self.secret, "datastore_search cursor")
@@ -100,6 +102,8 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     app.include_router(ckan.router)
     app.include_router(files.router)
     app.include_router(dcat.router)
+    app.include_router(applications.router)
+    app.include_router(zone.router)
     suonline = _suonline_router()
     if suonline is not None:
         app.include_router(suonline, prefix="/suonline")
