@@ -57,7 +57,7 @@ def test_an_application_from_the_form_to_a_released_zone_result(server, tmp_path
         reviewer.wait_for_url("**/review")
         reviewer.get_by_role("link", name=app_id, exact=True).click()
         assert "出租车运力分析" in reviewer.content()
-        reviewer.get_by_role("button", name="批准").click()
+        reviewer.get_by_role("button", name="批准", exact=True).click()
         assert reviewer.locator("#status").inner_text() == "已批准"
 
         applicant.goto(server + "/apply/status")
