@@ -2,7 +2,8 @@
 
 An application names datasets of one providing department (conditional or unconditional, never closed),
 optionally a subset of their fields, a period and a mode: ``download`` (files and rows of conditional
-datasets, every field) or ``zone`` (aggregate queries inside the operation zone, any field subset).
+datasets, every field), ``zone`` (aggregate queries inside the operation zone, any field subset) or
+``credit`` (a platform's batch credit checks by code against the enterprise credit profile).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from stdnum.exceptions import ValidationError
 
 from sudata.store import PublishedStore
 
+from .credit import CREDIT_DATASET
 from .store import MODES, OperationError, today
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -40,6 +42,8 @@ def _datasets(store: PublishedStore, requested, mode: str) -> tuple[dict, str]:
         requested = {name: [] for name in requested}
     if not isinstance(requested, dict) or not requested:
         raise OperationError("datasets: name at least one dataset")
+    if mode == "credit" and set(requested) != {CREDIT_DATASET}:
+        raise OperationError(f"datasets: credit checks answer from {CREDIT_DATASET} only")
     out, departments = {}, set()
     for name, fields in requested.items():
         entry = store.dataset(str(name))

@@ -22,10 +22,10 @@ from sudata.settings import TIMEZONE
 
 from .passwords import hash_password, verify_password
 
-MODES = ("download", "zone")
+MODES = ("download", "zone", "credit")
 CREDENTIAL_PREFIX = "sdo_"
 
-_APPEND_ONLY = ("applications", "decisions", "zone_queries", "releases", "audit")
+_APPEND_ONLY = ("applications", "decisions", "zone_queries", "releases", "audit", "credit_lookups")
 
 SCHEMA = """
 create table if not exists applications (
@@ -42,7 +42,7 @@ create table if not exists applications (
     datasets      text not null,          -- json {dataset: [fields] (empty: every field)}
     period_start  text not null,          -- YYYY-MM-DD, Beijing time, inclusive
     period_end    text not null,
-    mode          text not null check (mode in ('download', 'zone')),
+    mode          text not null check (mode in ('download', 'zone', 'credit')),
     submitted_at  text not null
 );
 create table if not exists decisions (
@@ -98,6 +98,15 @@ create table if not exists releases (
     sha256       text not null,
     rows         integer not null
 );
+create table if not exists credit_lookups (   -- one row per code a platform looked up
+    id             integer primary key autoincrement,
+    at             text not null,
+    application_id integer not null,
+    uscc           text not null,
+    valid          integer not null,
+    found          integer not null
+);
+create index if not exists credit_lookups_by_day on credit_lookups(application_id, at);
 create table if not exists audit (
     id             integer primary key autoincrement,
     at             text not null,
@@ -118,6 +127,14 @@ for _table in _APPEND_ONLY:
 
 class OperationError(ValueError):
     """A request the store refuses (unknown application, already decided, wrong secret, …)."""
+
+
+class QuotaExceeded(OperationError):
+    """The daily quota of the authorisation is used up; ``retry_after`` seconds until it renews."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def now() -> str:
@@ -450,6 +467,27 @@ class OperationStore:
                 raise OperationError(f"query {query_id} is already released") from None
             self._audit(con, reviewer, "zone.released", app_id, query_id=query_id, sha256=sha256, rows=rows)
             con.execute("commit")
+
+
+    # -- credit checks -------------------------------------------------------------------------------
+    def record_lookups(self, auth: Authorisation, rows: list[tuple[str, bool, bool]]) -> None:
+        at = now()
+        with closing(self.connect()) as con:
+            con.execute("begin immediate")
+            con.executemany("insert into credit_lookups (at, application_id, uscc, valid, found) values (?,?,?,?,?)",
+                            [(at, auth.application_id, code, int(valid), int(found)) for code, valid, found in rows])
+            con.execute("commit")
+
+    def lookups_today(self, app_id: int) -> int:
+        start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
+        with closing(self.connect()) as con:
+            return con.execute("select count(*) from credit_lookups where application_id = ? and at >= ?",
+                               (app_id, start.isoformat(timespec="seconds"))).fetchone()[0]
+
+    def lookups(self, app_id: int) -> list[dict]:
+        with closing(self.connect()) as con:
+            return [dict(r) for r in con.execute("select * from credit_lookups where application_id = ? order by id",
+                                                 (app_id,))]
 
 
 _DUMMY = hash_password(secrets.token_hex(8))  # an unknown user costs the same scrypt as a wrong password

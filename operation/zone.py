@@ -18,16 +18,10 @@ from sudata.store import PublishedStore
 
 from . import engine, sqlcheck
 from .disclosure import REFUSE, Rules, check_output
-from .store import Authorisation, OperationError, OperationStore, seconds_to_midnight
+from .store import Authorisation, OperationError, OperationStore, QuotaExceeded, seconds_to_midnight
 
 # a column holding persons' data (catalog meta ``pii``) or graded core identifies persons
 IDENTIFYING_GRADES = ("core", "核心")
-
-
-class QuotaExceeded(OperationError):
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass

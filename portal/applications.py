@@ -22,7 +22,8 @@ router = APIRouter(tags=["Applications"])
 
 SESSION_COOKIE = "review_session"
 CSRF_COOKIE = "review_csrf"
-MODE_LABELS = {"download": "下载（有条件开放数据的文件和数据行）", "zone": "授权运营专区（仅可查询并导出经审核的统计结果）"}
+MODE_LABELS = {"download": "下载（有条件开放数据的文件和数据行）", "zone": "授权运营专区（仅可查询并导出经审核的统计结果）",
+               "credit": "信用核查（平台企业按统一社会信用代码批量查询许可和处罚情况）"}
 STATUS_LABELS = {"submitted": "待审核", "approved": "已批准", "rejected": "未通过"}
 QUERY_LABELS = {"safe": "安全", "review": "需人工审核", "refuse": "拒绝发布", "refused": "查询被拒绝", "failed": "执行失败"}
 

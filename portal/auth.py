@@ -38,6 +38,8 @@ class Gate:
             reason = "the credential is unknown or revoked"
         elif auth.mode == "zone":
             reason = "a zone credential (授权运营专区) cannot download files or page rows: submit queries to the zone"
+        elif auth.mode != "download":
+            reason = f"a {auth.mode} credential cannot download files or page rows"
         elif not auth.valid:
             reason = auth.problem
         elif dataset.name not in auth.datasets:

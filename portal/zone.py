@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from operation.store import OperationError
-from operation.zone import QuotaExceeded, public_query
+from operation.store import OperationError, QuotaExceeded
+from operation.zone import public_query
 
 from .operation_http import answer, json_body, operator, refuse, store, zone
 

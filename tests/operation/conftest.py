@@ -10,6 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from stdnum.cn import uscc as uscc_code
+
+from operation.credit import CREDIT_DATASET
 from operation.store import OperationStore
 from sudata.settings import Paths
 from sudata.store import DatasetEntry, PublishedStore
@@ -24,6 +27,29 @@ TRIP_COLUMNS = [
     {"name": "fare", "type": "number", "title": "车费", "grade": "general"},
     {"name": "trip_date", "type": "date", "title": "日期", "grade": "general"},
 ]
+
+
+PROFILE_COLUMNS = [
+    {"name": "uscc", "type": "string", "title": "统一社会信用代码"},
+    {"name": "enterprise_name", "type": "string", "title": "企业名称"},
+    {"name": "legal_representative", "type": "string", "title": "法定代表人", "grade": "important", "pii": "person_name"},
+    {"name": "status", "type": "string", "title": "登记状态"},
+    {"name": "licence_count", "type": "integer", "title": "行政许可数"},
+    {"name": "penalty_count", "type": "integer", "title": "行政处罚数"},
+    {"name": "total_fine_10k_cny", "type": "number", "title": "罚款总额（万元）"},
+]
+
+
+def uscc(i: int) -> str:
+    """The i-th valid unified social credit code of the fixture."""
+    body = f"9132050{i:010d}"
+    return body + uscc_code.calc_check_digit(body)
+
+
+def profile_rows() -> list[dict]:
+    return [{"uscc": uscc(i), "enterprise_name": f"苏州测试企业{i:03d}有限公司", "legal_representative": f"法人{i:03d}",
+             "status": "存续", "licence_count": i % 3, "penalty_count": 1 if i % 5 == 0 else 0,
+             "total_fine_10k_cny": 2.5 if i % 5 == 0 else 0.0} for i in range(1, 201)]
 
 
 def trip_rows() -> list[dict]:
@@ -41,7 +67,7 @@ def trip_rows() -> list[dict]:
 
 def _entry(name, title, department, open_type, columns) -> DatasetEntry:
     return DatasetEntry(name=name, title=title, title_en=name, description=title, department=department,
-                        department_name={"jtysj": "苏州市交通运输局", "gaj": "苏州市公安局"}[department],
+                        department_name={"jtysj": "苏州市交通运输局", "gaj": "苏州市公安局", "credit_office": "苏州市信用办"}[department],
                         domain="交通出行", open_type=open_type, security_grade="important", update_frequency="每日",
                         scope_column=None, tags=[], columns=columns, meta={"catalog": {}})
 
@@ -69,6 +95,8 @@ def build_store(root) -> PublishedStore:
     store.publish(_entry("bus_stops", "公交站点", "jtysj", "unconditional", stops),
                   _build([{"stop_id": i, "district": DISTRICTS[i % 4]} for i in range(80)], stops),
                   run_id="r1", drop_date="2026-01-30", quality=q)
+    store.publish(_entry(CREDIT_DATASET, "企业信用概况", "credit_office", "conditional", PROFILE_COLUMNS),
+                  _build(profile_rows(), PROFILE_COLUMNS), run_id="r1", drop_date="2026-01-30", quality=q)
     people = [{"name": "person", "type": "string", "title": "姓名", "pii": "person_name"}]
     store.publish(_entry("resident_register", "户籍人口", "gaj", "closed", people),
                   _build([{"person": "张三"}], people), run_id="r1", drop_date="2026-01-30", quality=q)
