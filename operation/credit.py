@@ -35,11 +35,15 @@ class _Index:
     key: tuple
     codes: np.ndarray          # sorted, dtype S18
     order: np.ndarray          # position in the file of each sorted code
-    columns: dict              # column → numpy object array (file order)
+    columns: dict              # column → list of JSON-ready values (file order)
 
 
 _cache: dict[str, _Index] = {}
 _lock = threading.Lock()
+
+
+def _plain(v):
+    return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
 
 
 def identifying(entry: dict) -> set[str]:
@@ -60,8 +64,9 @@ def _index(published: PublishedStore) -> tuple[_Index, dict]:
             table = pq.read_table(path, columns=names)
             codes = np.array(table.column(CODE_COLUMN).to_pylist(), dtype="S18")
             order = np.argsort(codes, kind="stable")
+            # plain lists: answering 1,000 codes is 1,000 × fields list look-ups
             idx = _Index(key, codes[order], order,
-                         {n: np.array(table.column(n).to_pylist(), dtype=object) for n in names if n != CODE_COLUMN})
+                         {n: [_plain(v) for v in table.column(n).to_pylist()] for n in names if n != CODE_COLUMN})
             _cache[CREDIT_DATASET] = idx
     return idx, entry
 
@@ -91,20 +96,22 @@ class Credit:
                                     f" ({used} used today)", seconds_to_midnight())
         idx, _ = _index(self.published)
         fields = self.fields(auth)
-        valid = [len(c) == 18 and uscc_code.is_valid(c) for c in codes]
         probe = np.array([c.encode("ascii", "replace")[:18] for c in codes], dtype="S18")
+        lengths = np.array([len(c) == 18 for c in codes], dtype=bool)
         if len(idx.codes):
             at = np.minimum(np.searchsorted(idx.codes, probe), len(idx.codes) - 1)
-            found, rows = np.array(valid) & (idx.codes[at] == probe), idx.order[at]
+            found, rows = lengths & (idx.codes[at] == probe), idx.order[at]
         else:
             found, rows = np.zeros(len(codes), dtype=bool), np.zeros(len(codes), dtype=np.int64)
+        # a published code passed the gate's valid_uscc test: only the codes not found need checking here
+        valid = [bool(f) or uscc_code.is_valid(c) for c, f in zip(codes, found)]
         results = []
-        for i, code in enumerate(codes):
-            item = {"uscc": code, "valid": valid[i], "found": bool(found[i])}
-            if found[i]:
-                for f in fields:
-                    v = idx.columns[f][rows[i]]
-                    item[f] = v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
+        columns = [(f, idx.columns[f]) for f in fields]
+        for code, ok, hit, row in zip(codes, valid, found.tolist(), rows.tolist()):
+            item = {"uscc": code, "valid": ok, "found": hit}
+            if hit:
+                for f, values in columns:
+                    item[f] = values[row]
                 for count, (name, yes, no) in STATUS_OF.items():
                     if count in fields:
                         item[name] = yes if (item[count] or 0) > 0 else no

@@ -125,6 +125,9 @@ for _table in _APPEND_ONLY:
     )
 
 
+_READY: set[Path] = set()
+
+
 class OperationError(ValueError):
     """A request the store refuses (unknown application, already decided, wrong secret, …)."""
 
@@ -223,10 +226,14 @@ class OperationStore:
         return self.path.parent / "releases"
 
     def connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = self.path not in _READY
+        if fresh:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        con.execute("pragma journal_mode=wal")
-        con.executescript(SCHEMA)
+        if fresh:  # the schema once per process and file: a credit lookup connects on every call
+            con.execute("pragma journal_mode=wal")
+            con.executescript(SCHEMA)
+            _READY.add(self.path)
         con.row_factory = sqlite3.Row
         return con
 
