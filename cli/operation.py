@@ -75,6 +75,7 @@ def add_commands(subparsers) -> None:
     rel.add_argument("id", type=int)
     rel.add_argument("--by", required=True)
     rel.set_defaults(func=cmd_zone_release)
+    add_product_commands(subparsers)
 
 
 def _print(value) -> None:
@@ -203,4 +204,56 @@ def cmd_zone_release(args) -> int:
         print(str(e), file=sys.stderr)
         return 2
     print(f"released query {args.id}: {q['released_rows']} rows, sha256 {q['sha256']}")
+    return 0
+
+
+def add_product_commands(subparsers) -> None:
+    prod = subparsers.add_parser("products", help="the registry of data products (数据产品登记)")
+    psub = prod.add_subparsers(dest="products_command", required=True)
+    lst = psub.add_parser("list", help="registered products with their status and lineage")
+    lst.add_argument("--status", choices=["registered", "listed", "withdrawn"])
+    lst.set_defaults(func=cmd_products_list)
+    for verb, status, helptext in (("list-in-catalog", "listed", "list a registered product in the catalog"),
+                                   ("withdraw", "withdrawn", "withdraw a product")):
+        p = psub.add_parser(verb, help=helptext)
+        p.add_argument("code")
+        p.add_argument("--by", required=True)
+        p.add_argument("--note")
+        p.set_defaults(func=cmd_products_status, status=status)
+    disc = psub.add_parser("disclosure", help="the annual disclosure: authorisations, products, fees")
+    disc.add_argument("--year", type=int, required=True)
+    disc.add_argument("--csv", action="store_true", help="CSV instead of JSON")
+    disc.set_defaults(func=cmd_products_disclosure)
+
+
+def _products():
+    from operation.products import Products
+
+    ops, published = _stores()
+    return Products(ops, published)
+
+
+def cmd_products_list(args) -> int:
+    for p in _products().products(status=args.status):
+        print(f"{p['code']}  {p['status']:<10}  {p['kind']:<11}  {p['organisation']}  {p['name']}"
+              f"  {json.dumps(p['lineage']['versions'], ensure_ascii=False)}")
+    return 0
+
+
+def cmd_products_status(args) -> int:
+    try:
+        p = _products().set_status(args.code, args.status, args.by, args.note)
+    except OperationError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(f"{p['code']}: {p['status']}")
+    return 0
+
+
+def cmd_products_disclosure(args) -> int:
+    products = _products()
+    if args.csv:
+        sys.stdout.write(products.disclosure_csv(args.year).lstrip("\ufeff"))
+    else:
+        _print(products.disclosure(args.year))
     return 0

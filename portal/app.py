@@ -18,7 +18,7 @@ from operation.store import OperationStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import applications, ckan, credit, dcat, files, web, zone
+from . import applications, ckan, credit, dcat, files, products, web, zone
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .secret import load_secret
@@ -105,6 +105,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     app.include_router(applications.router)
     app.include_router(zone.router)
     app.include_router(credit.router)
+    app.include_router(products.router)
     suonline = _suonline_router()
     if suonline is not None:
         app.include_router(suonline, prefix="/suonline")
