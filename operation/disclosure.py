@@ -1,7 +1,8 @@
 """Output checking before release (statistical disclosure control, as trusted research environments
 do it: DataSHIELD, OpenSAFELY, ACRO): an automatic safe / review / refuse report on an aggregate result.
 
-- minimum cell count: a row whose cell holds fewer than ``min_cell`` records is suppressed;
+- minimum cell count: a row whose cell holds fewer than ``min_cell`` records is suppressed, and so is a
+  statistic computed from fewer than ``min_cell`` records or a count between 1 and ``min_cell`` − 1;
 - dominance (n = 2, k = 90 %): a sum whose two largest contributions make up more than ``k`` of it is
   suppressed (it would disclose those contributors' values);
 - row cap: a result with more rows than ``max_rows`` is refused;
@@ -38,6 +39,8 @@ class Report:
     rows: int = 0
     suppressed_rows: int = 0
     suppressed_cells: int = 0
+    small_cells: int = 0           # a statistic of fewer than min_cell records (or a small non-zero count)
+    dominated_cells: int = 0
     rules: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -62,17 +65,26 @@ def check_output(q: CheckedQuery, result: dict, rules: Rules) -> tuple[Report, d
             report.suppressed_rows += 1
             continue
         values = [r[i] for i in out_index]
-        for name, hidden in q.sums.items():
-            top2, total = r[at[hidden[0]]], r[at[hidden[1]]]
-            if total and top2 is not None and top2 > rules.dominance_k * total:
-                values[q.output_columns.index(name)] = None
+        for k, name in enumerate(q.output_columns):
+            small = any((r[at[c]] or 0) < rules.min_cell and (not is_count or (r[at[c]] or 0) > 0)
+                        for c, is_count in q.counts.get(name, []))
+            dominated = any(r[at[total]] and r[at[top2]] is not None and r[at[top2]] > rules.dominance_k * r[at[total]]
+                            for top2, total in q.sums.get(name, []))
+            if small:
+                report.small_cells += 1
+            elif dominated:
+                report.dominated_cells += 1
+            if small or dominated:
+                values[k] = None
                 report.suppressed_cells += 1
         released.append(values)
     report.rows = len(released)
     if report.suppressed_rows:
         report.reasons.append(f"{report.suppressed_rows} row(s) with fewer than {rules.min_cell} records suppressed")
-    if report.suppressed_cells:
-        report.reasons.append(f"{report.suppressed_cells} sum(s) dominated by two contributors"
+    if report.small_cells:
+        report.reasons.append(f"{report.small_cells} cell(s) of fewer than {rules.min_cell} records suppressed")
+    if report.dominated_cells:
+        report.reasons.append(f"{report.dominated_cells} sum(s) dominated by two contributors"
                               f" (> {rules.dominance_k:.0%}) suppressed")
     if q.revealing:
         report.reasons.append(f"{', '.join(q.revealing)}: min/max/median show a single record's value")

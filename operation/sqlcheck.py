@@ -60,7 +60,10 @@ class CheckedQuery:
     sql: str                                   # what the engine runs (regenerated, with hidden columns)
     tables: list[str]                          # the authorised tables it reads
     output_columns: list[str]                  # the operator's columns, in order
-    sums: dict[str, tuple[str, str]] = field(default_factory=dict)  # output column → (top two, total) columns
+    # output column → hidden columns: (record count, is the statistic itself a count) per aggregate in it,
+    # and (top two contributions, total) per sum in it
+    counts: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    sums: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     revealing: list[str] = field(default_factory=list)   # output columns of min/max/median
 
 
@@ -148,10 +151,18 @@ def check(sql: str, tables: dict[str, Table], max_rows: int) -> CheckedQuery:
         if col.name not in table.columns:
             raise QueryRefused(f"column {col.name!r} of {table.name} is not authorised")
         if col.name in table.identifying:
-            agg = _inside(col, AGGREGATES)
-            if not isinstance(agg, COUNTING):
-                raise QueryRefused(f"column {col.name!r} identifies persons: it may appear only inside"
-                                   " count(...) or count(distinct ...)")
+            # only as count's own argument: inside an expression (count(case when name = '…' …)) it would
+            # test for a named person
+            parent = col.parent.parent if isinstance(col.parent, exp.Distinct) else col.parent
+            if not isinstance(parent, COUNTING):
+                raise QueryRefused(f"column {col.name!r} identifies persons: it may appear only as"
+                                   " count(column) or count(distinct column)")
+
+    # an alias named like an identifying column would shadow it in ORDER BY / HAVING
+    identifying = set().union(*(tables[n].identifying for n in set(aliases.values())))
+    if identifying & set(output_columns):
+        raise QueryRefused(f"output column {sorted(identifying & set(output_columns))[0]!r}: a person-identifying"
+                           " column's name cannot name an output")
 
     # aggregates only: every projection is an aggregate or a grouping key
     has_aggregate = False
@@ -176,15 +187,22 @@ def check(sql: str, tables: dict[str, Table], max_rows: int) -> CheckedQuery:
     tree.select(exp.alias_(exp.Count(this=exp.Star()), CELL_COUNT), copy=False)
     for k, (p, name) in enumerate(zip(projections, output_columns)):
         inner = p.this if isinstance(p, exp.Alias) else p
-        if isinstance(inner, REVEALING):
-            checked.revealing.append(name)
-        if isinstance(inner, exp.Sum):
-            hidden = f"__top2_{k}", f"__abs_{k}"
-            arg = exp.Abs(this=inner.this.copy())
-            tree.select(exp.alias_(exp.Anonymous(this="list_sum", expressions=[
-                exp.Max(this=arg, count=exp.Literal.number(2))]), hidden[0]), copy=False)
-            tree.select(exp.alias_(exp.Sum(this=arg.copy()), hidden[1]), copy=False)
-            checked.sums[name] = hidden
+        for j, agg in enumerate(inner.find_all(*AGGREGATES)):
+            if isinstance(agg, REVEALING) and name not in checked.revealing:
+                checked.revealing.append(name)
+            hidden = f"__n_{k}_{j}"
+            if isinstance(agg, COUNTING):  # a count is itself a frequency: its own value is checked
+                tree.select(exp.alias_(agg.copy(), hidden), copy=False)
+            else:                          # any other statistic: how many records contribute to it
+                tree.select(exp.alias_(exp.Count(this=agg.this.copy()), hidden), copy=False)
+            checked.counts.setdefault(name, []).append((hidden, isinstance(agg, COUNTING)))
+            if isinstance(agg, exp.Sum):
+                top2, total = f"__top2_{k}_{j}", f"__abs_{k}_{j}"
+                arg = exp.Abs(this=agg.this.copy())
+                tree.select(exp.alias_(exp.Anonymous(this="list_sum", expressions=[
+                    exp.Max(this=arg, count=exp.Literal.number(2))]), top2), copy=False)
+                tree.select(exp.alias_(exp.Sum(this=arg.copy()), total), copy=False)
+                checked.sums.setdefault(name, []).append((top2, total))
     limit = tree.args.get("limit")
     if limit is None or not isinstance(limit.expression, exp.Literal) or int(limit.expression.this) > max_rows + 1:
         tree.limit(max_rows + 1, copy=False)  # one more than the cap, so the check sees an overflow

@@ -35,6 +35,9 @@ TABLES = {"taxi_trips": Table("taxi_trips", ("district", "category", "driver_nam
     ("select driver_name, count(*) from taxi_trips group by driver_name", "identifies persons"),
     ("select count(*) from taxi_trips where driver_name = '驾驶员01'", "identifies persons"),
     ("select max(driver_name) from taxi_trips", "identifies persons"),
+    ("select count(case when driver_name = '驾驶员01' then 1 end) from taxi_trips", "identifies persons"),
+    ("select count(distinct lower(driver_name)) from taxi_trips", "identifies persons"),
+    ("select count(*) as driver_name from taxi_trips", "cannot name an output"),
     ("select district, fare from taxi_trips", "row-level"),
     ("select * from taxi_trips", "SELECT *"),
     ("select count(*) from taxi_trips; select 1", "exactly one statement"),
@@ -56,7 +59,8 @@ def test_an_accepted_query_is_regenerated_with_hidden_checks_and_a_row_cap():
               " from taxi_trips /* a comment */ where trip_date >= date '2026-01-05' group by district", TABLES, 50)
     assert q.output_columns == ["district", "trips", "total", "drivers"]
     assert "comment" not in q.sql and "COUNT(*) AS __cell_n" in q.sql and q.sql.endswith("LIMIT 51")
-    assert q.sums == {"total": ("__top2_2", "__abs_2")}
+    assert q.sums == {"total": [("__top2_2_0", "__abs_2_0")]}
+    assert q.counts == {"trips": [("__n_1_0", True)], "total": [("__n_2_0", False)], "drivers": [("__n_3_0", True)]}
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +118,18 @@ def test_a_dominated_sum_is_suppressed(ops, published, auth):
     rows = {r[0]: r for r in q["result"]["rows"]}
     assert rows["吴中区"][2] is None and rows["姑苏区"][2] > 0  # one fare of 100,000 dominates 吴中区
     assert q["status"] == "review" and q["report"]["suppressed_cells"] == 1
+
+
+def test_statistics_of_few_records_are_suppressed_even_in_a_large_cell(ops, published, auth):
+    q = Zone(ops, published).submit(auth, "select district, count(*) n,"
+                                          " count(case when category = '专车' then 1 end) as premium,"
+                                          " avg(case when fare > 1000 then fare end) as big_fare"
+                                          " from taxi_trips group by district order by district")
+    rows = {r[0]: r for r in q["result"]["rows"]}
+    assert rows["姑苏区"][1] == 60 and rows["姑苏区"][2] is None            # 1 premium trip: suppressed
+    assert rows["虎丘区"][2] == 0                                         # a zero count discloses nobody
+    assert rows["吴中区"][3] is None and q["report"]["small_cells"] >= 2   # one fare above 1,000
+    assert q["status"] == "review"
 
 
 def test_too_many_rows_are_refused(ops, published, auth):
