@@ -1,7 +1,8 @@
 """The portal's ASGI application: ``create_app(paths)`` (uvicorn: ``portal.app:create_app --factory``).
 
 The portal reads only the published store (``catalog.sqlite`` opened read-only, version files
-streamed or queried in place) and writes only its own key store and access log.
+streamed or queried in place) and writes only its own stores: the key store and access log, and the
+operation store (applications, zone queries and releases, under ``$SUDATA_HOME/operation``).
 """
 
 from __future__ import annotations

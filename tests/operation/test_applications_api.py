@@ -143,6 +143,24 @@ def test_the_daily_quota_answers_429_with_retry_after(client, cli):
             for _ in range(2)] == [202, 202]
     r = client.post("/api/operation/zone/queries", json=sql, headers=_auth(token))
     assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 86400
+    code, out = cli("zone", "submit", sql["sql"], "--key", token)
+    assert code == 2 and "quota" in out
+
+
+def test_the_zone_from_the_command_line_and_after_expiry(client, cli, monkeypatch):
+    app_id, secret = _apply(client)
+    assert cli("applications", "approve", str(app_id), "--by", "审核员甲", "--to", "2027-01-31")[0] == 0
+    token = _collect(client, app_id, secret)
+    code, out = cli("zone", "submit", "select district, count(*) as trips from taxi_trips group by district",
+                    "--key", token)
+    assert code == 0 and '"status": "safe"' in out and '"released": false' in out
+    code, out = cli("zone", "submit", "select * from read_csv('/etc/passwd')", "--key", token)
+    assert code == 1 and "read_csv is not allowed" in out
+    monkeypatch.setattr(operation.store, "today", lambda: date(2027, 2, 1))
+    r = client.post("/api/operation/zone/queries", json={"sql": "select count(*) from taxi_trips"},
+                    headers=_auth(token))
+    assert r.status_code == 403 and "expired on 2027-01-31" in r.text
+    assert cli("zone", "submit", "select count(*) from taxi_trips", "--key", token)[0] == 3
 
 
 def test_a_download_authorisation_opens_its_dataset_until_it_expires(client, cli, monkeypatch):
