@@ -46,6 +46,8 @@ def _datasets(store: PublishedStore, requested, mode: str) -> tuple[dict, str]:
         raise OperationError(f"datasets: credit checks answer from {CREDIT_DATASET} only")
     out, departments = {}, set()
     for name, fields in requested.items():
+        if fields is not None and not isinstance(fields, list):
+            raise OperationError(f"datasets: {name}: a list of field names")
         entry = store.dataset(str(name))
         if entry is None or entry["open_type"] == "closed":
             # closed data (不予开放) never leaves the platform: it is not offered, so it is "not found"

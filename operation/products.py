@@ -106,7 +106,7 @@ class Products:
         if fee < 0:
             raise OperationError("fee_cny: not negative")
         query_ids = data.get("query_ids") or []
-        if not isinstance(query_ids, list):
+        if not isinstance(query_ids, list) or not all(isinstance(q, int) and 0 < q < 2 ** 62 for q in query_ids):
             raise OperationError("query_ids: a list of released zone query ids")
         lineage = self._lineage(auth, query_ids)
         at = now()

@@ -3,6 +3,8 @@ JSON), and the providing department's reviewer pages (login, approve or reject, 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import hmac
 import secrets
 
@@ -14,7 +16,7 @@ from operation import applications
 from operation.store import OperationError, Reviewer
 from operation.zone import public_query
 
-from .operation_http import answer, form_body, json_body, refuse, store, zone
+from .operation_http import ID, answer, form_body, json_body, refuse, store, zone
 from .signing import Signer
 from .web import templates
 
@@ -86,7 +88,7 @@ async def api_submit(request: Request) -> Response:
 
 
 @router.post("/api/operation/applications/{app_id}/status", name="application_status")
-async def api_status(app_id: int, request: Request) -> Response:
+async def api_status(app_id: Annotated[int, ID], request: Request) -> Response:
     body = await json_body(request)
     try:
         app = store(request).check_secret(app_id, str(body.get("secret") or ""))
@@ -96,7 +98,7 @@ async def api_status(app_id: int, request: Request) -> Response:
 
 
 @router.post("/api/operation/applications/{app_id}/credential", name="application_credential")
-async def api_credential(app_id: int, request: Request) -> Response:
+async def api_credential(app_id: Annotated[int, ID], request: Request) -> Response:
     """The approved application's credential, issued and shown this once."""
     body = await json_body(request)
     try:
@@ -154,6 +156,10 @@ def _login_redirect() -> RedirectResponse:
 
 
 @router.get("/review/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request) -> HTMLResponse:
+    return login_form(request)
+
+
 def login_form(request: Request, message: str | None = None, status: int = 200) -> HTMLResponse:
     browser = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     resp = _page(request, "review_login.html", {"csrf": _csrf_for(request, browser), "error": message}, status)
@@ -204,6 +210,10 @@ def _own_application(request: Request, reviewer: Reviewer, app_id: int):
 
 
 @router.get("/review/applications/{app_id}", response_class=HTMLResponse, include_in_schema=False)
+def application_page(app_id: Annotated[int, ID], request: Request) -> Response:
+    return review_application(app_id, request)
+
+
 def review_application(app_id: int, request: Request, error: str | None = None, status: int = 200) -> Response:
     reviewer = _reviewer(request)
     if reviewer is None:
@@ -225,7 +235,7 @@ async def _reviewer_form(request: Request):
 
 
 @router.post("/review/applications/{app_id}/decision", include_in_schema=False)
-async def decide(app_id: int, request: Request) -> Response:
+async def decide(app_id: Annotated[int, ID], request: Request) -> Response:
     reviewer, form = await _reviewer_form(request)
     if reviewer is None:
         return _login_redirect()
@@ -249,7 +259,7 @@ async def decide(app_id: int, request: Request) -> Response:
 
 
 @router.post("/review/zone/{query_id}/release", include_in_schema=False)
-async def release(query_id: int, request: Request) -> Response:
+async def release(query_id: Annotated[int, ID], request: Request) -> Response:
     reviewer, _ = await _reviewer_form(request)
     if reviewer is None:
         return _login_redirect()

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 
 from operation.store import Authorisation, OperationStore
 from operation.zone import Zone
 
 from .auth import request_token
+
+
+# path parameters: ids SQLite can hold, calendar years
+ID = Path(ge=1, le=2 ** 62)
+YEAR = Path(ge=2000, le=9999)
 
 
 def store(request: Request) -> OperationStore:

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from operation.products import Products
 from operation.store import OperationError
 
-from .operation_http import answer, json_body, operator, refuse, store
+from .operation_http import YEAR, answer, json_body, operator, refuse, store
 from .web import templates
 
 router = APIRouter(tags=["Data products"])
@@ -39,12 +41,12 @@ def listed(request: Request) -> Response:
 
 
 @router.get("/api/operation/disclosure/{year}.json", name="disclosure_json")
-def disclosure_json(year: int, request: Request) -> Response:
+def disclosure_json(year: Annotated[int, YEAR], request: Request) -> Response:
     return answer(_products(request).disclosure(year))
 
 
 @router.get("/api/operation/disclosure/{year}.csv", name="disclosure_csv")
-def disclosure_csv(year: int, request: Request) -> Response:
+def disclosure_csv(year: Annotated[int, YEAR], request: Request) -> Response:
     return Response(_products(request).disclosure_csv(year), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="disclosure-{year}.csv"'})
 

@@ -3,6 +3,8 @@ aggregates come back. Rows and files are never served here (and zone credentials
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -10,7 +12,7 @@ from fastapi.responses import Response
 from operation.store import OperationError, QuotaExceeded
 from operation.zone import public_query
 
-from .operation_http import answer, json_body, operator, refuse, store, zone
+from .operation_http import ID, answer, json_body, operator, refuse, store, zone
 
 router = APIRouter(prefix="/api/operation/zone", tags=["Operation zone"])
 
@@ -60,13 +62,13 @@ def _own_query(request: Request, query_id: int):
 
 
 @router.get("/queries/{query_id}", name="zone_query")
-def show(query_id: int, request: Request) -> Response:
+def show(query_id: Annotated[int, ID], request: Request) -> Response:
     q, denied = _own_query(request, query_id)
     return denied or answer(public_query(q, with_result=True))
 
 
 @router.get("/queries/{query_id}/result.csv", name="zone_result_csv")
-def result_csv(query_id: int, request: Request) -> Response:
+def result_csv(query_id: Annotated[int, ID], request: Request) -> Response:
     """The released output, exactly as released (its SHA-256 in ``X-Content-SHA256``)."""
     q, denied = _own_query(request, query_id)
     if denied:
