@@ -38,7 +38,7 @@ class _Index:
     columns: dict              # column → list of JSON-ready values (file order)
 
 
-_cache: dict[str, _Index] = {}
+_cache: dict[str, tuple[_Index, dict]] = {}
 _lock = threading.Lock()
 
 
@@ -51,14 +51,16 @@ def identifying(entry: dict) -> set[str]:
 
 
 def _index(published: PublishedStore) -> tuple[_Index, dict]:
-    entry, current = published.dataset(CREDIT_DATASET), published.current_version(CREDIT_DATASET)
-    if entry is None or current is None or not (current["files"] or {}).get("parquet"):
+    """The current version's index (built when the current version changes) and the dataset's entry."""
+    current = published.current_version(CREDIT_DATASET)
+    if current is None or not (current["files"] or {}).get("parquet"):
         raise OperationError(f"{CREDIT_DATASET} is not published")
     path = published.path(current["path"]) / current["files"]["parquet"]["path"]
     key = (str(path), current["version"])
     with _lock:
-        idx = _cache.get(CREDIT_DATASET)
-        if idx is None or idx.key != key:
+        cached = _cache.get(CREDIT_DATASET)
+        if cached is None or cached[0].key != key:
+            entry = published.dataset(CREDIT_DATASET)
             hidden = identifying(entry)
             names = [c["name"] for c in entry["columns"] if c["name"] not in hidden]
             table = pq.read_table(path, columns=names)
@@ -67,8 +69,8 @@ def _index(published: PublishedStore) -> tuple[_Index, dict]:
             # plain lists: answering 1,000 codes is 1,000 × fields list look-ups
             idx = _Index(key, codes[order], order,
                          {n: [_plain(v) for v in table.column(n).to_pylist()] for n in names if n != CODE_COLUMN})
-            _cache[CREDIT_DATASET] = idx
-    return idx, entry
+            cached = _cache[CREDIT_DATASET] = (idx, entry)
+    return cached
 
 
 class Credit:
@@ -77,7 +79,10 @@ class Credit:
         self.published = published
 
     def fields(self, auth: Authorisation) -> list[str]:
-        idx, entry = _index(self.published)
+        return self._fields(auth, *_index(self.published))
+
+    @staticmethod
+    def _fields(auth: Authorisation, idx: _Index, entry: dict) -> list[str]:
         scoped = auth.datasets.get(CREDIT_DATASET) or [c["name"] for c in entry["columns"]]
         return [f for f in scoped if f in idx.columns]
 
@@ -94,8 +99,8 @@ class Credit:
             if used + len(codes) > auth.quota_per_day:
                 raise QuotaExceeded(f"the daily quota of {auth.quota_per_day} codes would be exceeded"
                                     f" ({used} used today)", seconds_to_midnight())
-        idx, _ = _index(self.published)
-        fields = self.fields(auth)
+        idx, entry = _index(self.published)
+        fields = self._fields(auth, idx, entry)
         probe = np.array([c.encode("ascii", "replace")[:18] for c in codes], dtype="S18")
         lengths = np.array([len(c) == 18 for c in codes], dtype=bool)
         if len(idx.codes):

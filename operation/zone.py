@@ -104,11 +104,16 @@ class Zone:
         w.writerows(q["result"]["rows"])
         data = ("\ufeff" + text.getvalue()).encode("utf-8")
         target = directory / name
-        with open(target, "xb") as f:  # never overwrites: a released output is immutable
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(target, 0o444)
+        try:
+            with open(target, "xb") as f:  # never overwrites: a released output is immutable
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(target, 0o444)
+        except FileExistsError:
+            # a release interrupted before it was recorded (or racing another reviewer): the same bytes only
+            if target.read_bytes() != data:
+                raise OperationError(f"{target} exists with other content: refusing to release query {query_id}") from None
         digest = hashlib.sha256(data).hexdigest()
         self.store.record_release(query_id, reviewer, name, digest, len(q["result"]["rows"]), q["application_id"])
         return self.store.query(query_id)
