@@ -37,7 +37,7 @@ def parse_args(argv):
     ap.add_argument("--sources", type=int, default=1000, help="sources of the synthetic registry (default %(default)s)")
     ap.add_argument("--defs-reps", type=int, default=5, help="repetitions of the definitions load (default %(default)s)")
     ap.add_argument("--skip", action="append", default=[],
-                    choices=["floor", "scan", "incremental", "rebuild", "defs", "portal"], help="leave a part out (repeatable)")
+                    choices=["floor", "scan", "incremental", "rebuild", "defs", "portal", "credit"], help="leave a part out (repeatable)")
     ap.add_argument("--workdir", type=Path, default=BENCH_DIR / WORK_DIR_NAME, help="scratch space (default bench/work)")
     ap.add_argument("--out", type=Path, default=BENCH_DIR / RESULTS_DIR_NAME, help="report directory (default bench/results)")
     ap.add_argument("--keep", action="store_true", help="keep the generated drops and homes in the work directory")
@@ -244,6 +244,15 @@ def main(argv: list[str] | None = None) -> int:
         p = run_portal(report)
         if p is not None:
             report["portal"] = p
+    if "credit" not in args.skip:
+        say("credit checks: 1,000 codes per lookup against 1M enterprises")
+        from bench import credit
+
+        try:
+            report["credit"] = credit.run()
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            report["credit"] = {"error": _err(exc)}
     report["meta"]["finished"] = datetime.now().isoformat(timespec="seconds")
     report["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["meta"]["total_s"] = round(time.perf_counter() - t0, 1)

@@ -383,9 +383,19 @@ def render_markdown(report: dict) -> str:
                          f"({'and was re-parsed during a load!' if d.get('manifest_parsed_during_load') else 'and no load re-parsed it'}).")
         lines.append("")
 
-    p = report.get("portal")
+    for key, heading in (("portal", "Portal"), ("credit", "Credit checks")):
+        lines += _section(report.get(key), heading)
+
+    lines += ["## What each measurement includes", "", WHAT_IS_MEASURED]
+    if report.get("stages_png"):
+        lines += ["![time per stage](stages.png)", ""]
+    return "\n".join(lines)
+
+
+def _section(p, heading: str) -> list[str]:
+    lines: list[str] = []
     if p:
-        lines += ["## Portal", ""]
+        lines += [f"## {heading}", ""]
         if isinstance(p, dict) and p.get("markdown"):
             lines.append(p["markdown"].rstrip())
         elif isinstance(p, dict) and p.get("error"):
@@ -395,11 +405,7 @@ def render_markdown(report: dict) -> str:
             for k, v in _flatten(p):
                 lines.append(f"| {k} | {v} |")
         lines.append("")
-
-    lines += ["## What each measurement includes", "", WHAT_IS_MEASURED]
-    if report.get("stages_png"):
-        lines += ["![time per stage](stages.png)", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def _measurement_note(key: str, part: dict) -> str:

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "samplegen.commands",        # generate
     "portal.commands",           # serve, keys
     "portal.suonline.commands",  # units
+    "cli.operation",             # applications, reviewers, zone
 )
 
 

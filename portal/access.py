@@ -63,7 +63,7 @@ def hash_key(token: str) -> str:
 
 @dataclass(frozen=True)
 class Grant:
-    key_id: int
+    key_id: int | None            # None for an approved application's credential (operation store)
     holder: str
     scope_type: str
     scope: str

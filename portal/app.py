@@ -1,7 +1,8 @@
 """The portal's ASGI application: ``create_app(paths)`` (uvicorn: ``portal.app:create_app --factory``).
 
 The portal reads only the published store (``catalog.sqlite`` opened read-only, version files
-streamed or queried in place) and writes only its own key store and access log.
+streamed or queried in place) and writes only its own stores: the key store and access log, and the
+operation store (applications, zone queries and releases, under ``$SUDATA_HOME/operation``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from .access import AccessStore
+from operation.store import OperationStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import ckan, dcat, files, web
+from . import applications, ckan, credit, dcat, files, products, web, zone
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .secret import load_secret
@@ -36,7 +38,8 @@ class Portal:
         self.store = PublishedStore(paths.published)
         self.catalog = CatalogIndex(self.store)
         self.access = AccessStore(paths.portal_db)
-        self.gate = Gate(self.access)
+        self.operation = OperationStore(paths.operation_db)
+        self.gate = Gate(self.access, self.operation)
         self.datastore = Datastore()
         self.secret = load_secret(paths.portal_db.parent)
         self.cursor_signer = Signer(self.secret, "datastore_search cursor")
@@ -100,6 +103,10 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     app.include_router(ckan.router)
     app.include_router(files.router)
     app.include_router(dcat.router)
+    app.include_router(applications.router)
+    app.include_router(zone.router)
+    app.include_router(credit.router)
+    app.include_router(products.router)
     suonline = _suonline_router()
     if suonline is not None:
         app.include_router(suonline, prefix="/suonline")

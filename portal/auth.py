@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operation.store import CREDENTIAL_PREFIX, OperationStore
+
 from .access import AccessStore, Grant
 
 from .catalog import Dataset
@@ -22,14 +24,38 @@ def request_token(headers) -> str | None:
 
 
 class Gate:
-    def __init__(self, access: AccessStore):
+    def __init__(self, access: AccessStore, operation: OperationStore | None = None):
         self.access = access
+        self.operation = operation
+
+    def _application_grant(self, dataset: Dataset, token: str, action: str) -> Grant:
+        """An approved application's credential (用数申请): a download-mode one opens the conditional
+        datasets of its scope within its period; a zone credential never opens files or rows."""
+        auth = self.operation.resolve(token) if self.operation else None
+        grant = Grant(key_id=None, holder=auth.organisation, scope_type="application",
+                      scope=f"application:{auth.application_id}") if auth else None
+        if auth is None:
+            reason = "the credential is unknown or revoked"
+        elif auth.mode == "zone":
+            reason = "a zone credential (授权运营专区) cannot download files or page rows: submit queries to the zone"
+        elif auth.mode != "download":
+            reason = f"a {auth.mode} credential cannot download files or page rows"
+        elif not auth.valid:
+            reason = auth.problem
+        elif dataset.name not in auth.datasets:
+            reason = "the application's scope does not include this dataset"
+        else:
+            return grant
+        self.access.log(grant, action, dataset.name, None, 403)
+        raise NotAuthorized(f"Access denied: {dataset.name}: {reason}")
 
     def admit(self, dataset: Dataset, token: str | None, action: str) -> Grant | None:
         """The grant that opens ``dataset``; ``None`` for unconditional data. A refused attempt on a
         conditional dataset is logged and raises CKAN's Authorization Error."""
         if not dataset.conditional:
             return None
+        if token and token.startswith(CREDENTIAL_PREFIX):
+            return self._application_grant(dataset, token, action)
         grant = self.access.resolve(token) if token else None
         if grant is not None and grant.scope_type == "dataset" and grant.scope == dataset.name:
             return grant

@@ -57,6 +57,11 @@ class Paths:
         return self.home / "portal" / "access.sqlite"
 
     @property
+    def operation_db(self) -> Path:
+        """Applications for use of data, zone queries, releases and their audit trail (operation/)."""
+        return self.home / "operation" / "operation.sqlite"
+
+    @property
     def spill(self) -> Path:
         """Where DuckDB spills what exceeds its memory cap."""
         return self.home / "tmp"

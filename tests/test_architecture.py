@@ -95,3 +95,9 @@ def test_the_check_catches_every_kind_of_import(tmp_path):
         "sudata/sub/bad.py:7: imports cli",
         "sudata/sub/bad.py:8: imports samplegen",
     ]
+
+
+def test_the_operation_package_needs_only_the_core():
+    # applications and the zone are domain logic: the portal and the command import them, never the reverse
+    assert list((ROOT / "operation").rglob("*.py")), "the operation package has no modules?"
+    assert violations(ROOT / "operation") == []

@@ -1,0 +1,117 @@
+"""The zone's engine: each query runs in a separate, locked-down DuckDB process.
+
+The child opens an in-memory DuckDB with extension auto-loading off, loads the authorised columns of
+each authorised table from its current version's Parquet file, then disables external access (no path
+is allowed at all) and locks the configuration before it reads the query. A query that got past the
+parser still cannot read any file (the authorised Parquet files included, so not their other columns),
+attach a database, load an extension or change a setting. Memory and threads are capped; the query is
+interrupted at the time limit and the parent kills a child that does not stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MEMORY = "512MB"
+
+
+class EngineError(RuntimeError):
+    """The engine refused or failed the query (the message is DuckDB's)."""
+
+
+class EngineTimeout(EngineError):
+    pass
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    path: Path
+    columns: tuple[str, ...]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def run(sql: str, views: list[View], *, max_rows: int, timeout: float | None = None,
+        memory_limit: str | None = None) -> dict:
+    """``{"columns", "rows"}`` of ``sql`` over ``views`` (at most ``max_rows`` rows), run in a child process."""
+    timeout = timeout or float(os.environ.get("SUDATA_ZONE_TIMEOUT", DEFAULT_TIMEOUT))
+    request = {
+        "sql": sql, "max_rows": max_rows, "timeout": timeout,
+        "memory_limit": memory_limit or os.environ.get("SUDATA_ZONE_MEMORY_LIMIT", DEFAULT_MEMORY),
+        "views": [{"name": v.name, "path": str(v.path), "columns": list(v.columns)} for v in views],
+    }
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
+    env["HOME"] = "/nonexistent"  # nothing of the user's (DuckDB's extension directory included)
+    try:
+        done = subprocess.run([sys.executable, "-m", "operation.engine"], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=timeout + 5, env=env,
+                              cwd=Path(__file__).resolve().parents[1])
+    except subprocess.TimeoutExpired:
+        raise EngineTimeout(f"the query ran longer than {timeout:g} s and was stopped") from None
+    try:
+        answer = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise EngineError(f"the engine failed (exit {done.returncode}): {done.stderr.strip()[-500:]}") from None
+    if answer.get("timeout"):
+        raise EngineTimeout(f"the query ran longer than {timeout:g} s and was stopped")
+    if answer.get("error"):
+        raise EngineError(answer["error"])
+    return answer
+
+
+def _json_value(v):
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    return str(v)  # dates, decimals
+
+
+def _child() -> None:
+    import threading
+
+    import duckdb
+
+    request = json.loads(sys.stdin.read())
+    con = duckdb.connect(":memory:", config={
+        "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+        "allow_community_extensions": False, "allow_unsigned_extensions": False,
+    })
+    con.execute(f"set memory_limit = {_literal(request['memory_limit'])}")
+    con.execute("set threads = 1")
+    for v in request["views"]:
+        cols = ", ".join(_quote(c) for c in v["columns"])
+        con.execute(f"create table {_quote(v['name'])} as select {cols} from read_parquet({_literal(v['path'])})")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    timer = threading.Timer(request["timeout"], con.interrupt)
+    timer.start()
+    try:
+        cur = con.execute(request["sql"])
+        columns = [d[0] for d in cur.description]
+        rows = cur.fetchmany(request["max_rows"])
+        answer = {"columns": columns, "rows": [[_json_value(x) for x in r] for r in rows]}
+    except duckdb.InterruptException:
+        answer = {"timeout": True}
+    except duckdb.Error as e:
+        answer = {"error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
+    finally:
+        timer.cancel()
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    _child()
