@@ -90,6 +90,9 @@ def cmd_run(args) -> int:
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(args),
                                         **drop_date_run(dates[0], dates[-1]))
+        from orchestration.alerting import alert_run
+
+        alerts = alert_run(instance, result.run_id)  # the run-status sensors do this when a daemon runs
     outcome = summarise_run(result)
     print(f"  run {result.run_id} finished in {time.perf_counter() - started:.1f}s: "
           f"{len(outcome['published'])} published, {len(outcome['blocked'])} blocked, "
@@ -98,6 +101,8 @@ def cmd_run(args) -> int:
         print(f"  blocked by its quality gate: {name} (its last good version stays current)")
     for step in outcome["errors"]:
         print(f"  failed step: {step}")
+    if alerts:
+        print(f"  {len(alerts)} new alert(s): sudata alerts")
     code = EXIT_FAILED if outcome["errors"] else EXIT_BLOCKED if outcome["blocked"] else EXIT_OK
     from orchestration.sensors import build_data_docs_site
 
