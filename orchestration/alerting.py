@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.checks.anomalies import ANOMALY_CHECK
 from orchestration.checks.freshness import DELIVERY_CHECK
 from orchestration.checks.quality_gate import GATE as GATE_CHECK
 from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG
@@ -110,6 +111,15 @@ def _check_alert(data, run_id: str, drop_date: str | None, link: str | None) -> 
                     f"drop and run again, or, having checked the failure, `sudata gate accept {subject} CHECK "
                     f"--by NAME --reason TEXT`.",
             details={"blocking_failures": failures, "drop_date": drop_date},
+        )
+    if name == ANOMALY_CHECK:
+        anomalies = _value(meta, "anomalies", []) or []
+        return Alert(
+            key=f"anomaly:{subject}:{drop_date}", kind="anomaly", subject=subject, run_id=run_id, link=link,
+            severity="warning", title=f"{subject}: unusual volume or null rates on {drop_date}",
+            message="; ".join(a["message"] for a in anomalies) + ". Published as usual (a warning): check the "
+                    "drop with the department before the next night.",
+            details={"anomalies": anomalies, "drop_date": drop_date},
         )
     return None  # drop_landed: its quarantined files alert one by one; a missing drop is the deadline's business
 

@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.assets.ingestion import build_ingestion_assets
 from orchestration.assets.publication import build_publication_assets
 from orchestration.assets.transform import sudata_dbt_models
+from orchestration.checks.anomalies import build_anomaly_checks
 from orchestration.checks.freshness import build_delivery_checks, delivery_watch_job, delivery_watch_schedule
 from orchestration.checks.quality_gate import build_quality_checks
 from orchestration.jobs import nightly_job
@@ -28,7 +29,8 @@ delivery_watch = delivery_watch_job(delivery_checks)
 
 defs = dg.Definitions(
     assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets)],
-    asset_checks=[*build_quality_checks(datasets, quarantine_model, unusable_model), *delivery_checks],
+    asset_checks=[*build_quality_checks(datasets, quarantine_model, unusable_model), *delivery_checks,
+                  *build_anomaly_checks(datasets)],
     jobs=[nightly_job, delivery_watch],
     schedules=[nightly_schedule, delivery_watch_schedule(delivery_watch)],
     sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure, alerts_after_success,
