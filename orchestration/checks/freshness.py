@@ -80,6 +80,7 @@ def delivery_watch_job(checks: list[dg.AssetChecksDefinition]):
         description="Checks every source's latest due drop against its delivery deadline (registry: delivery); "
         "a late or missing drop raises an alert.",
         tags={"sudata/job": "delivery_watch"},
+        executor_def=dg.in_process_executor,
     )
 
 
