@@ -121,7 +121,8 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
             metadata={
                 # no previous version: the entry is left out rather than plotted as a sentinel
                 **({"previous_row_count": result["previous_row_count"]} if result["previous_row_count"] is not None else {}),
-                "score": result["score"] if result["score"] is not None else 0.0,
+                # no check of a scored dimension ran: no score, rather than a 0 plotted beside real ones
+                **({"score": result["score"]} if result["score"] is not None else {}),
                 "row_count": result["row_count"],
                 "quarantined_rows": result["quarantined_rows"],
                 "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
