@@ -127,6 +127,8 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
                 "quarantined_rows": result["quarantined_rows"],
                 "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
                 "accepted_checks": dg.MetadataValue.json(accepted_checks(result)),
+                # the Great Expectations Data Docs of this validation (rebuilt when the run ends; readable offline)
+                "data_docs": dg.MetadataValue.path(str(paths.data_docs / "data_docs" / "index.html")),
                 "dimensions": dg.MetadataValue.md(
                     "| dimension | score | passed | failed |\n|---|---|---|---|\n"
                     + "\n".join(f"| {k} | {_score(v['score'])} | {v['passed']} | {v['failed']} |" for k, v in dims.items())
