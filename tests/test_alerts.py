@@ -171,3 +171,14 @@ def test_the_registry_refuses_a_bad_delivery(tmp_path, delivery, error):
     with pytest.raises(RegistryError, match=error) as exc:
         load_registry(tmp_path)
     assert "delivery" in str(exc.value)
+
+
+def test_the_watch_runs_a_minute_after_each_deadline_and_hourly():
+    from orchestration.checks.freshness import build_delivery_checks, delivery_watch_job, delivery_watch_schedule
+
+    registry = load_registry()
+    checks = build_delivery_checks(registry)
+    schedule = delivery_watch_schedule(delivery_watch_job(checks), registry)
+    assert schedule.cron_schedule == ["31 1 * * *", "5 * * * *"] and schedule.execution_timezone == "Asia/Shanghai"
+    (check,) = checks
+    assert {k.asset_key.path[-1] for k in check.check_keys} == set(registry), "every source declares a delivery"
