@@ -85,3 +85,19 @@ def test_an_injected_volume_spike_is_flagged_and_a_usual_night_is_not(paths):
     assert found["null_rate:phone@dataset schools"]["value"] > 0.4
     # Tonight's null rates join the history the next night is judged against.
     assert Observations(paths.home / "monitoring.sqlite").history("schools")["phone"][spike_day] > 0.4
+
+
+def test_a_failed_anomaly_check_becomes_a_warning_alert_and_a_passed_one_none():
+    import dagster as dg
+
+    from orchestration.alerting import _check_alert
+    from orchestration.checks.anomalies import ANOMALY_CHECK
+
+    found = [{"message": "source schools: row_count 2,040 on 2026-11-24 is above the usual 100–306"}]
+    evaluation = dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(["marts", "schools"]), check_name=ANOMALY_CHECK, passed=False,
+        metadata={"anomalies": dg.MetadataValue.json(found)}, severity=dg.AssetCheckSeverity.WARN)
+    alert = _check_alert(evaluation, "run-1", "2026-11-24", "http://ui/runs/run-1")
+    assert alert.kind == "anomaly" and alert.severity == "warning" and alert.key == "anomaly:schools:2026-11-24"
+    assert found[0]["message"] in alert.message and "Published as usual" in alert.message
+    assert alert.link == "http://ui/runs/run-1"
