@@ -75,21 +75,24 @@ def cmd_run(args) -> int:
     from orchestration.project import ensure_manifest
 
     ensure_manifest()
-    from orchestration.definitions import defs
+    from orchestration.launch import launch_in_process
 
     dates = dates_to_run(args.date)
     if not dates:
         print(f"no drops in {get_paths().raw}: nothing to run", file=sys.stderr)
         return EXIT_FAILED
-    job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
     if len(dates) == 1:
         print(f"nightly run for drop date {dates[0]} …", flush=True)
     else:  # catching up: one run
         print(f"nightly run for drop dates {dates[0]} … {dates[-1]} ({len(dates)} dates) …", flush=True)
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(args),
-                                        **drop_date_run(dates[0], dates[-1]))
+        # launched as the code location's run: the UI shows it on the job's page, timeline and partitions
+        result = launch_in_process("nightly", instance, run_config=run_config(args),
+                                   **drop_date_run(dates[0], dates[-1]))
+        from orchestration.alerting import alert_run
+
+        alerts = alert_run(instance, result.run_id)  # the run-status sensors do this when a daemon runs
     outcome = summarise_run(result)
     print(f"  run {result.run_id} finished in {time.perf_counter() - started:.1f}s: "
           f"{len(outcome['published'])} published, {len(outcome['blocked'])} blocked, "
@@ -98,6 +101,8 @@ def cmd_run(args) -> int:
         print(f"  blocked by its quality gate: {name} (its last good version stays current)")
     for step in outcome["errors"]:
         print(f"  failed step: {step}")
+    if alerts:
+        print(f"  {len(alerts)} new alert(s): sudata alerts")
     code = EXIT_FAILED if outcome["errors"] else EXIT_BLOCKED if outcome["blocked"] else EXIT_OK
     from orchestration.sensors import build_data_docs_site
 

@@ -1,11 +1,13 @@
 import dagster as dg
 
+from orchestration.checks.freshness import delivery_check_keys
 from orchestration.partitions import drop_date_partitions
 
 # The nightly run: every drop of the date, every model, every gate, every publication.
 nightly_job = dg.define_asset_job(
     name="nightly",
-    selection=dg.AssetSelection.all(),
+    # Delivery deadlines are judged at their own time by the delivery_watch job, not by the night.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*delivery_check_keys()),
     partitions_def=drop_date_partitions,
     description="Ingest the day's departmental drops, rebuild the governed datasets, gate them on quality, publish.",
     executor_def=dg.in_process_executor,

@@ -62,3 +62,28 @@ def build_data_docs_site():
 
     paths = get_paths()
     return build_data_docs(paths.data_docs / "validations", paths.data_docs / "data_docs")
+
+
+def _alert_finished_run(context: dg.RunStatusSensorContext) -> None:
+    from orchestration.alerting import alert_run
+
+    for alert in alert_run(context.instance, context.dagster_run.run_id):
+        context.log.warning(f"alert {alert.key}: {alert.message}")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts (channels of alerts.yml, `sudata alerts`) for what a finished run found: late or missing "
+    "drops, blocked datasets, quarantined files.",
+)
+def alerts_after_success(context: dg.RunStatusSensorContext):
+    _alert_finished_run(context)
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts for a failed run (its failed steps and a link to it) and what it found before failing.",
+)
+def alerts_after_failure(context: dg.RunFailureSensorContext):
+    _alert_finished_run(context)

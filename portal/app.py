@@ -22,6 +22,9 @@ from sudata.store import PublishedStore
 from . import applications, ckan, credit, dcat, files, products, web, zone
 from .auth import Gate
 from .errors import ServerErrorGuard
+from .metrics import Metrics, MetricsMiddleware
+from .metrics import router as metrics_router
+from .ratelimit import RateLimit
 from .secret import load_secret
 from .signing import Signer
 from .catalog import DATA_FORMATS, CatalogIndex, Dataset, Version
@@ -72,6 +75,12 @@ def _suonline_router():
     return router
 
 
+def _alerter(paths: Paths):
+    from sudata.monitoring.channels import Alerter
+
+    return Alerter(paths)
+
+
 def create_app(paths: Paths | None = None) -> FastAPI:
     paths = paths or get_paths()
     portal = Portal(paths)
@@ -93,13 +102,20 @@ def create_app(paths: Paths | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    # innermost: quotas and rate limits per key or address (portal.ratelimit), inside CORS so browsers see a 429
+    app.add_middleware(RateLimit, access=portal.access, alerter_factory=lambda: _alerter(paths))
     # open data: browser applications on other sites may call the API (keys travel in a header, never cookies)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                        allow_headers=["Authorization", "X-CKAN-API-Key", "Content-Type"],
-                       expose_headers=["ETag", "Last-Modified", "X-Dataset-Version"], max_age=86400)
+                       expose_headers=["ETag", "Last-Modified", "X-Dataset-Version", "Retry-After",
+                                       "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+                       max_age=86400)
     app.add_middleware(ServerErrorGuard)
+    app.state.metrics = Metrics(portal.store)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: times every answer, 500s too
     app.state.portal = portal
     app.state.paths = paths
+    app.include_router(metrics_router)
     app.include_router(ckan.router)
     app.include_router(files.router)
     app.include_router(dcat.router)

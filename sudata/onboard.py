@@ -367,7 +367,8 @@ def render(draft: SourceDraft, department_id: str, department_name: str | None, 
             f"    title: {_scalar(draft.title)}  # review: the source's Chinese title",
             f"    title_en: {draft.id}  # review: the English title",
             f"    files: {_scalar(draft.files)}",
-            f"    format: {draft.format}"]
+            f"    format: {draft.format}",
+            '    delivery: {frequency: 每日, deadline: "01:30"}  # review: when the department\'s drops are due']
     if draft.encoding:
         out.append(f"    encoding: {draft.encoding}")
     out.append(f"    primary_key: {_flow(draft.primary_key)}")

@@ -13,6 +13,7 @@ that declaration is the whole dataset, with no SQL and no suite file.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,7 @@ import yaml
 
 from sudata.catalog_meta import CatalogError, CatalogMeta, parse_catalog
 from sudata.settings import REGISTRY_DIR
-from sudata.vocabulary import COLUMN_TYPES, GRADES, NUMERIC_TYPES, PII_KINDS
+from sudata.vocabulary import COLUMN_TYPES, GRADES, NUMERIC_TYPES, PII_KINDS, UPDATE_FREQUENCIES
 
 FORMATS = {"csv", "json", "xlsx"}
 LOCATION_COLUMNS = ("street_code", "district_code")  # what staging/intermediate add for a located source
@@ -29,7 +30,9 @@ LOCATION_COLUMNS = ("street_code", "district_code")  # what staging/intermediate
 _COLUMN_KEYS = {"name", "header", "type", "grade", "required", "pii", "title", "description", "values",
                 "min", "max", "precision", "scale", "compact", "as", "references", "not_future", "none_values"}
 _SOURCE_KEYS = {"id", "title", "title_en", "files", "format", "encoding", "primary_key", "columns", "publish",
-                "rules"}
+                "rules", "delivery"}
+_DELIVERY_KEYS = {"frequency", "deadline", "days_after", "day"}
+_DEADLINE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 class RegistryError(ValueError):
@@ -67,6 +70,18 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """When a source's drops are due: one drop per period of ``frequency`` (更新频率), each delivered by
+    ``deadline`` (HH:MM, Asia/Shanghai) ``days_after`` days after its drop date. ``day`` places the drop in
+    its period: a weekday 1–7 (Monday = 1) for 每周, a day of the month 1–28 for 每月, 每季度 and 每年."""
+
+    frequency: str = "每日"
+    deadline: str = "01:30"
+    days_after: int = 1
+    day: int = 1
+
+
+@dataclass(frozen=True)
 class Department:
     id: str
     name: str
@@ -86,6 +101,7 @@ class Source:
     columns: tuple[Column, ...] = field(default_factory=tuple)
     publish: CatalogMeta | None = None       # published as it is (after governance)
     rules: tuple[Column, ...] = ()           # columns the source's own SQL computes (stg_<id>.sql)
+    delivery: Delivery | None = None         # when drops are due (sudata.monitoring.deadlines)
     origin: str = ""                         # registry file, for error messages
 
     @property
@@ -186,6 +202,28 @@ def _parse_column(c: dict, origin: str, source_id: str) -> Column:
     )
 
 
+def _parse_delivery(raw, origin: str, source_id: str) -> Delivery:
+    at = lambda key=None: _where(origin, source_id, key=f"delivery.{key}" if key else "delivery")  # noqa: E731
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{at()}: expected {{frequency, deadline, days_after, day}}")
+    unknown = set(raw) - _DELIVERY_KEYS
+    if unknown:
+        raise RegistryError(f"{at()}: unknown field(s) {sorted(unknown)} (known: {sorted(_DELIVERY_KEYS)})")
+    frequency = raw.get("frequency", Delivery.frequency)
+    if frequency not in UPDATE_FREQUENCIES:
+        raise RegistryError(f"{at('frequency')}: {frequency!r} not in {list(UPDATE_FREQUENCIES)}")
+    deadline = str(raw.get("deadline", Delivery.deadline))
+    if not _DEADLINE.match(deadline):
+        raise RegistryError(f"{at('deadline')}: {deadline!r} is not a time of day HH:MM (Asia/Shanghai)")
+    days_after, day = raw.get("days_after", Delivery.days_after), raw.get("day", Delivery.day)
+    if not isinstance(days_after, int) or not 0 <= days_after <= 366:
+        raise RegistryError(f"{at('days_after')}: {days_after!r} is not a whole number of days (0–366)")
+    limit = 7 if frequency == "每周" else 28
+    if not isinstance(day, int) or not 1 <= day <= limit:
+        raise RegistryError(f"{at('day')}: {day!r} is not 1–{limit} for {frequency}")
+    return Delivery(frequency=frequency, deadline=deadline, days_after=days_after, day=day)
+
+
 def _parse_source(raw: dict, department: Department, origin: str) -> Source:
     sid = raw.get("id", "?")
     where = _where(origin, sid)
@@ -221,6 +259,7 @@ def _parse_source(raw: dict, department: Department, origin: str) -> Source:
         files=raw["files"], format=fmt, encoding=raw.get("encoding", "utf-8"),
         primary_key=tuple(raw["primary_key"]), columns=tuple(columns),
         rules=tuple(rules), origin=origin,
+        delivery=_parse_delivery(raw["delivery"], origin, sid) if raw.get("delivery") is not None else None,
     )
     if raw.get("publish") is not None:
         try:

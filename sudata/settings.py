@@ -47,6 +47,11 @@ class Paths:
         return self.home / "acceptances.sqlite"
 
     @property
+    def alerts(self) -> Path:
+        """Every alert raised and where it was sent (sudata.monitoring.alerts)."""
+        return self.home / "alerts.sqlite"
+
+    @property
     def published(self) -> Path:
         """The published store: immutable dataset versions and the catalog index that points at them."""
         return self.home / "published"

@@ -83,3 +83,30 @@ def test_only_dependent_datasets_are_blocked(broken_night):
 def test_status_shows_the_failed_check(broken_night):
     blocked = [d for d in broken_night["status"]["datasets"] if d["last_check"] and not d["last_check"]["passed"]]
     assert blocked and all(d["last_check"]["blocking_failures"] for d in blocked)
+
+
+def test_the_blocked_datasets_and_the_quarantined_files_alert_once_with_a_link(broken_night):
+    from orchestration.alerting import alert_run
+    from sudata.monitoring.alerts import AlertStore
+
+    paths = broken_night["paths"]
+    alerts = AlertStore(paths.alerts).list(limit=500)
+    blocked = {d["dataset"]: d for d in broken_night["status"]["datasets"]
+               if d["last_check"] and not d["last_check"]["passed"]}
+    blocked_alerts = {a["subject"]: a for a in alerts if a["kind"] == "blocked_dataset"}
+    assert set(blocked_alerts) == set(blocked)
+    for name, a in blocked_alerts.items():
+        assert a["key"] == f"blocked_dataset:{name}:{broken_night['day2']}"
+        assert a["link"].endswith(f"/runs/{a['run_id']}")
+        assert all(f in a["message"] for f in blocked[name]["last_check"]["blocking_failures"])
+        assert f"sudata gate accept {name}" in a["message"], "says what to do"
+    quarantined = [a for a in alerts if a["kind"] == "quarantined_file"]
+    assert {a["details"]["file"] for a in quarantined} == {
+        str(v.relative_to(paths.raw)) for v in broken_night["victims"]}
+    assert all(a["subject"] == BROKEN_SOURCE and a["details"]["reason"] in a["message"] for a in quarantined)
+    assert not [a for a in alerts if a["kind"] == "run_failed"], "a blocked gate is not a failed run"
+    # Reading the run again (the daemon's sensor after the CLI) raises nothing new.
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        assert alert_run(instance, blocked_alerts[next(iter(blocked_alerts))]["run_id"], paths) == []

@@ -107,6 +107,7 @@ def test_draft_yaml_parses_and_loads_as_a_registry_file(gbk_csv, tmp_path):
     (tmp_path / "new_department.yml").write_text(text, encoding="utf-8")
     loaded = load_registry(tmp_path)[source["id"]]
     assert loaded.primary_key == ("uscc",)
+    assert loaded.delivery.frequency == "每日" and loaded.delivery.deadline == "01:30", "a deadline to review"
     assert loaded.headers["法定代表人"] == "legal_person_name"
 
 

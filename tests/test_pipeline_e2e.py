@@ -192,3 +192,44 @@ def test_the_declared_pipeline_publishes_what_the_hand_written_one_did(night):
         assert (got["rows"], got["content_sha256"]) == (want["rows"], want["content_sha256"]), name
         assert got["schema"] == want["schema"], name
         assert got["entry"] == want["entry"], name
+
+
+JOB_PAGE_RUNS = """
+query JobPageRuns($selector: PipelineSelector!) {
+  pipelineOrError(params: $selector) {
+    __typename
+    ... on Pipeline { name runs { runId status repositoryOrigin { repositoryLocationName repositoryName } } }
+  }
+}
+"""
+
+
+def test_the_cli_run_is_on_the_job_page_of_the_code_location(night):
+    """What the Dagster UI's job page asks (GraphQL) lists the run ``sudata run`` made."""
+    from dagster import DagsterInstance
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    from orchestration.launch import code_location_origin
+
+    location = code_location_origin().location_name
+    assert location == "sudata", "the location workspace.yaml names"
+    target = InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="orchestration.definitions", working_directory=str(PROJECT_ROOT)),
+        location_name=location))
+    with DagsterInstance.get() as instance:
+        cli_runs = {r.run_id: r for r in instance.get_runs() if r.job_name == "nightly"}
+        assert cli_runs
+        with WorkspaceProcessContext(instance, target) as workspace:
+            result = execute_dagster_graphql(workspace.create_request_context(), JOB_PAGE_RUNS, {"selector": {
+                "repositoryLocationName": location, "repositoryName": "__repository__", "pipelineName": "nightly"}})
+    assert not result.errors, result.errors
+    page = result.data["pipelineOrError"]
+    assert page["__typename"] == "Pipeline"
+    assert {r["runId"] for r in page["runs"]} == set(cli_runs), "every sudata run is on the job page"
+    for r in page["runs"]:
+        assert r["status"] == "SUCCESS"
+        assert r["repositoryOrigin"] == {"repositoryLocationName": "sudata", "repositoryName": "__repository__"}

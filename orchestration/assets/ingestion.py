@@ -39,7 +39,10 @@ def _build_asset(source: Source) -> dg.AssetsDefinition:
                 columns=[dg.TableColumn(c.name, "string", description=f"{c.header} · {c.grade}") for c in source.columns]
             ),
         },
-        check_specs=[dg.AssetCheckSpec(check_name, asset=key, description="The run's drops were delivered and readable")],
+        check_specs=[dg.AssetCheckSpec(
+            check_name, asset=key,
+            description="The run's drops were delivered and could be read: the result tells a delivery that was "
+            "quarantined (unreadable) from one that was not delivered")],
         # A catch-up over several dates is one run: each date lands here, the models and gates run once.
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT,
@@ -54,26 +57,30 @@ def _build_asset(source: Source) -> dg.AssetsDefinition:
                 if f.get("status") == "quarantined":
                     context.log.error(f"{drop_date}: quarantined {f['file']}: {f['reason']}")
                 files.append({"drop_date": drop_date, **f})
-        yield dg.MaterializeResult(
-            metadata={
-                "status": _overall_status(results),
-                "statuses": dg.MetadataValue.json({d: r.status for d, r in results.items()}),
-                "dagster/row_count": sum(r.rows for r in results.values()),
-                "files": dg.MetadataValue.json(files),
-                "quarantined_files": sum(r.quarantined_files for r in results.values()),
-                "quarantined_rows": sum(r.quarantined_rows for r in results.values()),
-            }
-        )
+            # A catch-up lands several dates in one step: each date's partition gets its own counts.
+            context.add_asset_metadata({
+                "status": result.status,
+                "dagster/row_count": result.rows,
+                "files": dg.MetadataValue.json([f for f in files if f["drop_date"] == drop_date]),
+                "quarantined_files": result.quarantined_files,
+                "quarantined_rows": result.quarantined_rows,
+            }, partition_key=drop_date)
+        yield dg.MaterializeResult()
         # A catch-up range may hold dates a source had nothing to deliver; only its latest date must have landed.
         latest = max(results)
         not_landed = [d for d, r in results.items() if not r.landed and (r.status != "missing" or d == latest)]
+        quarantined = [d for d in not_landed if results[d].status == "quarantined"]
+        missing = [d for d in not_landed if results[d].status == "missing"]
         yield dg.AssetCheckResult(
             check_name=check_name,
             passed=not not_landed,
             severity=dg.AssetCheckSeverity.ERROR,
+            description=_landed_description(quarantined, missing, other=sorted(set(not_landed) - set(quarantined) - set(missing))),
             metadata={
                 "status": _overall_status(results),
                 "not_landed": dg.MetadataValue.json(not_landed),
+                "quarantined": dg.MetadataValue.json(quarantined),
+                "not_delivered": dg.MetadataValue.json(missing),
                 "reasons": dg.MetadataValue.md(
                     "\n".join(f"- {f['drop_date']} `{f['file']}`: {f.get('reason', f['status'])}" for f in files)
                     or "no file delivered"
@@ -82,6 +89,18 @@ def _build_asset(source: Source) -> dg.AssetsDefinition:
         )
 
     return _ingest
+
+
+def _landed_description(quarantined: list[str], missing: list[str], other: list[str]) -> str:
+    """What the check found, in words that tell a quarantined delivery from one that never came."""
+    parts = []
+    if quarantined:
+        parts.append(f"delivered but quarantined (unreadable, see reasons): {', '.join(quarantined)}")
+    if missing:
+        parts.append(f"not delivered: {', '.join(missing)}")
+    if other:
+        parts.append(f"not landed: {', '.join(other)}")
+    return "; ".join(parts) or "every drop of the run was delivered and landed"
 
 
 def _overall_status(results: dict) -> str:

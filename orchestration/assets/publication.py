@@ -27,6 +27,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
         key=dg.AssetKey(["published", spec.name]),
         deps=[mart_key(spec.name)],
         group_name=PUBLISH_GROUP,
+        owners=[f"team:{catalog['department']}"] if catalog.get("department") else [],
         kinds={"parquet", "csv", "json"},
         description=f"{catalog.get('title', spec.name)} ({catalog.get('title_en', '')}) — "
         f"{spec.open_type} dataset in the open catalog"

@@ -17,8 +17,10 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import SudataResource
 from orchestration.run_records import run_dir, write_json
+from sudata.registry import load_registry
 
 LAYERS = ("staging", "intermediate", "marts")
+PLATFORM_OWNER = "team:data_platform"  # models of no single department (quarantine, unusable values, seeds)
 DBT_STEP = "sudata_dbt_models"
 
 
@@ -44,6 +46,17 @@ class SudataDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "seed":
             return "master_data"
         return self._layer(props)
+
+    def get_owners(self, props: Mapping[str, Any]) -> list[str]:
+        """The providing department: a mart's catalog department, a source's staging models its department."""
+        meta = (props.get("config") or {}).get("meta") or props.get("meta") or {}
+        department = (meta.get("catalog") or {}).get("department")
+        if not department:
+            name = props.get("name", "")
+            source_id = name.removeprefix("stg_").removeprefix("int_").split("__")[0]
+            source = load_registry().get(source_id) if source_id != name else None
+            department = source.department.id if source else None
+        return [f"team:{department}"] if department else [PLATFORM_OWNER]
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)

@@ -121,11 +121,14 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
             metadata={
                 # no previous version: the entry is left out rather than plotted as a sentinel
                 **({"previous_row_count": result["previous_row_count"]} if result["previous_row_count"] is not None else {}),
-                "score": result["score"] if result["score"] is not None else 0.0,
+                # no check of a scored dimension ran: no score, rather than a 0 plotted beside real ones
+                **({"score": result["score"]} if result["score"] is not None else {}),
                 "row_count": result["row_count"],
                 "quarantined_rows": result["quarantined_rows"],
                 "blocking_failures": dg.MetadataValue.json(result["blocking_failures"]),
                 "accepted_checks": dg.MetadataValue.json(accepted_checks(result)),
+                # the Great Expectations Data Docs of this validation (rebuilt when the run ends; readable offline)
+                "data_docs": dg.MetadataValue.path(str(paths.data_docs / "data_docs" / "index.html")),
                 "dimensions": dg.MetadataValue.md(
                     "| dimension | score | passed | failed |\n|---|---|---|---|\n"
                     + "\n".join(f"| {k} | {_score(v['score'])} | {v['passed']} | {v['failed']} |" for k, v in dims.items())

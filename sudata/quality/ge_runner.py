@@ -257,6 +257,8 @@ def build_data_docs(validations_dir: Path | None = None, site_dir: Path | None =
         ValidationResultIdentifier,
     )
 
+    from sudata.quality.offline_docs import bundle_offline
+
     gx_dir = _default_gx_dir()
     validations_dir = Path(validations_dir) if validations_dir else gx_dir / "validations"
     site_dir = Path(site_dir) if site_dir else gx_dir / "data_docs"
@@ -288,6 +290,7 @@ def build_data_docs(validations_dir: Path | None = None, site_dir: Path | None =
         context.validation_results_store.set(key, result)
     try:
         context.build_data_docs(site_names=[DOCS_SITE])
+        bundle_offline(building)  # the pages' CDN assets, bundled: readable on a closed network
         retired = site_dir.with_name(f".{site_dir.name}.retired-{os.getpid()}")
         if site_dir.exists():
             os.replace(site_dir, retired)

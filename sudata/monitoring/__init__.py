@@ -1,0 +1,1 @@
+"""Monitoring and early warning: delivery deadlines, alerts and their channels, anomaly warnings."""
