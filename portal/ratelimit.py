@@ -116,7 +116,7 @@ class AccessWatch:
 
     def __init__(self, access: AccessStore, alerter_factory, limits: Limits):
         self.access, self.alerter_factory, self.limits = access, alerter_factory, limits
-        self.hourly: dict[str, tuple[float, int]] = {}     # client → (hour start, reads)
+        self.hourly: dict[str, tuple[float, int]] = {}     # key hash → (hour start, reads)
         self.baselines: dict[str, tuple[float, float]] = {}  # key hash → (hour start, median reads per hour)
         self.denied: dict[str, deque] = {}
         self.lock = threading.Lock()
@@ -126,9 +126,9 @@ class AccessWatch:
         with self.lock:
             if token_hash and status < 400:
                 hour = now - now % 3600
-                start, count = self.hourly.get(client, (hour, 0))
+                start, count = self.hourly.get(token_hash, (hour, 0))
                 count = count + 1 if start == hour else 1
-                self.hourly[client] = (hour, count)
+                self.hourly[token_hash] = (hour, count)
                 threshold = max(self.limits.spike_min, self.limits.spike_factor * self._baseline(token_hash, hour))
                 if count == int(threshold) + 1:
                     alerts.append(self._spike(token_hash, hour, count, threshold))
