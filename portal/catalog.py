@@ -4,8 +4,8 @@ At startup the portal reads ``catalog.sqlite`` once (read-only, in one read tran
 :class:`Snapshot`: every visible dataset (closed ones are never loaded), its current version in full
 and a summary of every version, the organisations and tags, and the search structures:
 
-* a full-text inverted index: token → (dataset positions, weights) as NumPy arrays, Chinese indexed
-  as character bigrams and unigrams (see :mod:`portal.text`);
+* a full-text inverted index: token → (dataset positions, BM25 weights) as NumPy arrays, Chinese
+  indexed as jieba's words and single characters (see :mod:`portal.text`);
 * per filter/facet field, the dataset positions of each value and a (position, value code) list, so
   that a filter is a boolean mask and a facet count is one ``bincount``;
 * sort keys as arrays (rank of id, name and title; modification and creation times).
@@ -367,8 +367,10 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
             c = memo[text] = index_tokens(text)
         return c
 
+    # BM25 (k1 1.2, b 0.75) over the fields' weighted term frequencies, precomputed per posting
     post_pos: dict[str, list[int]] = defaultdict(list)
     post_w: dict[str, list[float]] = defaultdict(list)
+    doc_len = np.zeros(n, dtype=np.float64)
     log = math.log
     for d in datasets:
         acc: dict[str, float] = {}
@@ -384,15 +386,19 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
             for tok, cnt in tokens(text).items():
                 acc[tok] = acc.get(tok, 0.0) + weight * (1.0 + log(cnt))
         pos = d.pos
+        doc_len[pos] = sum(acc.values())
         for tok, w in acc.items():
             post_pos[tok].append(pos)
             post_w[tok].append(w)
     memo.clear()
+    k1, b = 1.2, 0.75
+    norm = k1 * (1.0 - b + b * doc_len / (doc_len.mean() or 1.0)) if n else doc_len
     text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for tok, plist in post_pos.items():
         idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
-        w = np.asarray(post_w[tok], dtype=np.float64)
-        text[tok] = (np.asarray(plist, dtype=np.int32), idf * w / (w + 2.0))
+        pos_arr = np.asarray(plist, dtype=np.int32)
+        tf = np.asarray(post_w[tok], dtype=np.float64)
+        text[tok] = (pos_arr, idf * tf * (k1 + 1.0) / (tf + norm[pos_arr]))
     del post_pos, post_w
 
     # filter / facet fields
