@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "cli.pipeline",              # run, status, ingest
     "cli.onboard",               # onboard
     "cli.gate",                  # gate accept | withdraw | list
+    "cli.harvest",               # harvest
     "samplegen.commands",        # generate
     "portal.commands",           # serve, keys
     "portal.suonline.commands",  # units

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.assets.harvest import build_harvest_assets, build_harvest_schedules
 from orchestration.assets.ingestion import build_ingestion_assets
 from orchestration.assets.publication import build_publication_assets
 from orchestration.assets.transform import sudata_dbt_models
@@ -18,10 +19,10 @@ quarantine_model = model_relation(dbt_project.manifest_path, "int_quarantined_ro
 unusable_model = model_relation(dbt_project.manifest_path, "int_unusable_values")
 
 defs = dg.Definitions(
-    assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets)],
+    assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets), *build_harvest_assets()],
     asset_checks=build_quality_checks(datasets, quarantine_model, unusable_model),
     jobs=[nightly_job],
-    schedules=[nightly_schedule],
+    schedules=[nightly_schedule, *build_harvest_schedules()],
     sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure],
     resources=build_resources(),
 )

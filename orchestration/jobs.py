@@ -2,10 +2,11 @@ import dagster as dg
 
 from orchestration.partitions import drop_date_partitions
 
-# The nightly run: every drop of the date, every model, every gate, every publication.
+# The nightly run: every drop of the date, every model, every gate, every publication. Harvesting runs
+# on each source's own schedule (orchestration/assets/harvest.py).
 nightly_job = dg.define_asset_job(
     name="nightly",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("harvested"),
     partitions_def=drop_date_partitions,
     description="Ingest the day's departmental drops, rebuild the governed datasets, gate them on quality, publish.",
     executor_def=dg.in_process_executor,

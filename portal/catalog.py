@@ -10,6 +10,9 @@ and a summary of every version, the organisations and tags, and the search struc
   that a filter is a boolean mask and a facet count is one ``bincount``;
 * sort keys as arrays (rank of id, name and title; modification and creation times).
 
+Harvested entries (``harvested``, written by :mod:`sudata.harvest`) are datasets of the snapshot too,
+with no version or file here: their resources link to the source, ``harvest`` says where they came from.
+
 A request asks :class:`CatalogIndex` for the current snapshot. That is a stat of the index file and
 ``pragma data_version`` on a long-lived read-only connection (microseconds); only when the pipeline
 has committed something since is a new snapshot built, by the one request that noticed, while
@@ -47,7 +50,7 @@ DATA_FORMATS = {
 }
 FACET_FIELDS = (
     "organization", "owner_org", "tags", "res_format", "open_type", "domain",
-    "update_frequency", "security_grade", "name", "id",
+    "update_frequency", "security_grade", "name", "id", "harvest_source",
 )
 _NS = uuid.UUID("6f1b3c8e-5d0a-4e58-9a57-2f6a3c1d9b40")
 
@@ -139,6 +142,7 @@ class Dataset:
     resource_ids: dict[str, str]           # format key → resource id
     org_id: str
     cache: dict = field(default_factory=dict)
+    harvest: dict | None = None            # a harvested entry's provenance and remote resources
 
     @property
     def conditional(self) -> bool:
@@ -278,12 +282,41 @@ def load_snapshot(store: PublishedStore, generation: int = 0) -> Snapshot:
             " where d.open_type in ('unconditional', 'conditional') order by v.dataset, v.version"
         ):
             versions[r["dataset"]].append(_version_from_row(r))
+        harvested = []
+        if con.execute("select 1 from sqlite_master where type = 'table' and name = 'harvested'").fetchone():
+            harvested = con.execute(
+                "select * from harvested where state = 'active' and open_type in ('unconditional', 'conditional')"
+                " order by name").fetchall()
         con.execute("commit")
-    return build_snapshot(rows, versions, generation, store.root)
+    return build_snapshot(rows, versions, generation, store.root, harvested)
+
+
+def harvested_dataset(r, pos: int) -> Dataset:
+    """A harvested entry (see sudata.harvest.store): no version or file here, its resources at the source."""
+    license_ = _loads(r["license"], {}) or {}
+    catalog = {k: license_.get(k[8:]) for k in ("license_id", "license_title", "license_url") if license_.get(k[8:])}
+    if not catalog.get("license_id") and catalog.get("license_url"):
+        catalog["license_id"] = catalog["license_url"]
+    stub = Version(1, r["updated_at"], 0, "", {}, None, None, None, None, {})
+    return Dataset(
+        pos=pos, id=r["id"], name=r["name"], title=r["title"], title_en="", description=r["description"] or "",
+        department=r["organization"], department_name=r["organization_title"] or r["organization"],
+        domain=r["domain"] or "", open_type=r["open_type"], security_grade="", update_frequency=r["update_frequency"] or "",
+        scope_column=None, tags=[str(t) for t in _loads(r["tags"], []) or []], columns=[],
+        meta={"catalog": catalog} if catalog else {}, created_at=r["created_at"], updated_at=r["updated_at"],
+        current_version=1, current=stub, quality_raw={}, schema_raw={}, versions=[stub], formats=[],
+        resource_ids={}, org_id=stable_id("organization", r["organization"]),
+        harvest={
+            "source": r["source"], "remote_id": r["remote_id"], "original_url": r["original_url"],
+            "remote_modified": r["remote_modified"], "harvested_at": r["harvested_at"],
+            "publisher": r["publisher"] or "",
+            "resources": [x for x in _loads(r["resources"], []) or [] if isinstance(x, dict)],
+        },
+    )
 
 
 def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0,
-                   root: Path | None = None) -> Snapshot:
+                   root: Path | None = None, harvested=()) -> Snapshot:
     datasets: list[Dataset] = []
     org_ids: dict[str, str] = {}
     memo: dict = {}
@@ -330,6 +363,10 @@ def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0
             versions=vs, formats=formats, resource_ids={k: stable_id("resource", name, k) for k in formats},
             org_id=org_ids[department],
         ))
+    own = {d.name for d in datasets}
+    for r in harvested:
+        if r["name"] not in own:
+            datasets.append(harvested_dataset(r, len(datasets)))
     return _index(datasets, generation, root)
 
 
@@ -409,6 +446,7 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
         "update_frequency": lambda d: (d.update_frequency,) if d.update_frequency else (),
         "security_grade": lambda d: (d.security_grade,) if d.security_grade else (),
         "name": lambda d: (d.name,), "id": lambda d: (d.id,),
+        "harvest_source": lambda d: (d.harvest["source"],) if d.harvest else (),
     }
 
     fields: dict[str, FieldIndex] = {}

@@ -55,6 +55,8 @@ def tag_dict(tag: str) -> dict:
 
 
 def resource_dicts(d: Dataset, base: str) -> list[dict]:
+    if d.harvest:
+        return harvested_resource_dicts(d)
     out = []
     for i, fmt in enumerate(d.formats):
         f = d.current.file(fmt)
@@ -73,7 +75,31 @@ def resource_dicts(d: Dataset, base: str) -> list[dict]:
     return out
 
 
+def harvested_resource_dicts(d: Dataset) -> list[dict]:
+    """A harvested entry's resources: where the source serves them."""
+    return [{
+        "id": stable_id("resource", d.name, str(i)), "package_id": d.id, "name": r.get("name") or r.get("url"),
+        "description": "", "format": r.get("format") or "", "mimetype": r.get("media_type") or None,
+        "url": r.get("url"), "url_type": None, "size": None, "hash": "", "created": ckan_time(d.created_at),
+        "last_modified": None, "metadata_modified": ckan_time(d.updated_at), "datastore_active": False,
+        "position": i, "state": "active", "resource_type": None, "cache_url": None,
+    } for i, r in enumerate(d.harvest["resources"])]
+
+
+def harvest_extras(d: Dataset) -> list[dict]:
+    """ckanext-harvest's extras on a harvested entry: its source, identifier there and original."""
+    h = d.harvest
+    pairs = [("harvested", "true"), ("harvest_source_id", h["source"]), ("guid", h["remote_id"]),
+             ("harvest_url", h["original_url"]), ("harvested_at", h["harvested_at"]),
+             ("source_metadata_modified", h["remote_modified"] or ""), ("publisher", h["publisher"]),
+             ("department", d.department_name), ("domain", d.domain), ("open_type", d.open_type),
+             ("open_type_label", OPEN_TYPE_LABELS.get(d.open_type, "")), ("update_frequency", d.update_frequency)]
+    return [{"key": k, "value": str(v or "")} for k, v in pairs]
+
+
 def extras(d: Dataset) -> list[dict]:
+    if d.harvest:
+        return harvest_extras(d)
     q = d.quality or {}
     dims = q.get("dimensions") if isinstance(q.get("dimensions"), dict) else {}
     pairs = [
@@ -98,7 +124,8 @@ def package_dict(d: Dataset, base: str, org: Organization | None, lic: dict) -> 
     return {
         "id": d.id, "name": d.name, "title": d.title, "notes": d.description, "type": "dataset",
         "state": "active", "private": False, "version": str(d.current_version),
-        "url": f"{base}/dataset/{d.name}", "author": d.department_name, "author_email": None,
+        "url": d.harvest["original_url"] if d.harvest else f"{base}/dataset/{d.name}",
+        "author": d.department_name, "author_email": None,
         "maintainer": d.department_name, "maintainer_email": None,
         "license_id": lic["id"], "license_title": lic["title"], "license_url": lic["url"],
         "isopen": d.open_type == "unconditional",

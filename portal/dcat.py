@@ -94,6 +94,9 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         "dct:conformsTo": {"@id": f"{uri}/datapackage.json"},
         "dcat:distribution": dists,
     }
+    if d.harvest:
+        _harvested(out, d, uri)
+        dists = out["dcat:distribution"]
     if lic and lic.get("url"):
         out["dct:license"] = {"@id": lic["url"]}
         for dist in dists:
@@ -114,6 +117,24 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     if measurements:
         out["dqv:hasQualityMeasurement"] = measurements
     return {k: v for k, v in out.items() if v is not None}
+
+
+def _harvested(out: dict, d: Dataset, uri: str) -> None:
+    """A harvested entry: its original as landing page and source, its distributions at the source."""
+    h = d.harvest
+    out["dcat:landingPage"] = {"@id": h["original_url"]}
+    out["dct:source"] = {"@id": h["original_url"]}
+    out["adms:identifier"] = {"@type": "adms:Identifier", "skos:notation": h["remote_id"]}
+    out.pop("dct:conformsTo", None)
+    out.pop("owl:versionInfo", None)
+    out["dcat:distribution"] = [{
+        "@id": f"{uri}/resource/{i}", "@type": "dcat:Distribution",
+        "dct:title": _lit(r.get("name") or r.get("url"), "zh"),
+        "dcat:accessURL": {"@id": r["url"]},
+        **({"dct:format": r["format"]} if r.get("format") else {}),
+        **({"dcat:mediaType": {"@id": f"http://www.iana.org/assignments/media-types/{r['media_type']}"}}
+           if r.get("media_type") else {}),
+    } for i, r in enumerate(h["resources"])]
 
 
 def _dataset_node(snap: Snapshot, d: Dataset, base: str) -> dict:
@@ -221,6 +242,14 @@ def dcat_us_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         out["accrualPeriodicity"] = freq[1]
     if d.open_type != "unconditional":
         out["rights"] = "有条件开放：数据行与文件仅向持有该数据集授权密钥的申请单位提供。"
+    if d.harvest:
+        out["landingPage"] = d.harvest["original_url"]
+        out.pop("describedBy")
+        out.pop("describedByType")
+        out["distribution"] = [{"@type": "dcat:Distribution", "title": r.get("name") or r["url"],
+                                "accessURL": r["url"], **({"format": r["format"]} if r.get("format") else {}),
+                                **({"mediaType": r["media_type"]} if r.get("media_type") else {})}
+                               for r in d.harvest["resources"]]
     for fmt in d.formats:
         f = d.current.file(fmt)
         label, media, ext = DATA_FORMATS[fmt]
