@@ -17,7 +17,7 @@ from .access import AccessStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import ckan, dcat, files, web
+from . import ckan, dcat, files, kpi, web
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .secret import load_secret
@@ -103,6 +103,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     suonline = _suonline_router()
     if suonline is not None:
         app.include_router(suonline, prefix="/suonline")
+    app.include_router(kpi.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

@@ -10,8 +10,10 @@ and a summary of every version, the organisations and tags, and the search struc
   that a filter is a boolean mask and a facet count is one ``bincount``;
 * sort keys as arrays (rank of id, name and title; modification and creation times).
 
-Harvested entries (``harvested``, written by :mod:`sudata.harvest`) are datasets of the snapshot too,
-with no version or file here: their resources link to the source, ``harvest`` says where they came from.
+Harvested entries (``harvested``, written by :mod:`sudata.harvest`) and directory entries
+(``directory_entries``, :mod:`sudata.directory`) are datasets of the snapshot too, with no version or file
+here: a harvested entry's resources link to its source (``harvest``), a directory entry has its opening
+dates (``directory``). ``entry_type`` (dataset | harvested | directory) tells them apart in filters.
 
 A request asks :class:`CatalogIndex` for the current snapshot. That is a stat of the index file and
 ``pragma data_version`` on a long-lived read-only connection (microseconds); only when the pipeline
@@ -50,7 +52,7 @@ DATA_FORMATS = {
 }
 FACET_FIELDS = (
     "organization", "owner_org", "tags", "res_format", "open_type", "domain",
-    "update_frequency", "security_grade", "name", "id", "harvest_source",
+    "update_frequency", "security_grade", "name", "id", "harvest_source", "entry_type",
 )
 _NS = uuid.UUID("6f1b3c8e-5d0a-4e58-9a57-2f6a3c1d9b40")
 
@@ -143,6 +145,7 @@ class Dataset:
     org_id: str
     cache: dict = field(default_factory=dict)
     harvest: dict | None = None            # a harvested entry's provenance and remote resources
+    directory: dict | None = None          # a directory entry's code and opening dates (sudata.directory)
 
     @property
     def conditional(self) -> bool:
@@ -287,8 +290,30 @@ def load_snapshot(store: PublishedStore, generation: int = 0) -> Snapshot:
             harvested = con.execute(
                 "select * from harvested where state = 'active' and open_type in ('unconditional', 'conditional')"
                 " order by name").fetchall()
+        directory = []
+        if con.execute("select 1 from sqlite_master where type = 'table' and name = 'directory_entries'").fetchone():
+            directory = con.execute(
+                "select * from directory_entries where open_type in ('unconditional', 'conditional')"
+                " order by code").fetchall()
         con.execute("commit")
-    return build_snapshot(rows, versions, generation, store.root, harvested)
+    return build_snapshot(rows, versions, generation, store.root, harvested, directory)
+
+
+def directory_dataset(r, pos: int) -> Dataset:
+    """A directory entry: catalogued here, its data served elsewhere or planned for opening."""
+    stub = Version(1, r["updated_at"], 0, "", {}, None, None, None, None, {})
+    name = "dir-" + r["code"].lower()
+    return Dataset(
+        pos=pos, id=stable_id("directory", r["code"]), name=name, title=r["title"], title_en=r["title_en"] or "",
+        description=r["description"] or "", department=r["department"],
+        department_name=r["department_name"], domain=r["domain"] or "", open_type=r["open_type"],
+        security_grade="", update_frequency=r["update_frequency"] or "", scope_column=None,
+        tags=[str(t) for t in _loads(r["tags"], []) or []], columns=[], meta={}, created_at=r["created_at"],
+        updated_at=r["updated_at"], current_version=1, current=stub, quality_raw={}, schema_raw={},
+        versions=[stub], formats=[], resource_ids={}, org_id=stable_id("organization", r["department"]),
+        directory={"code": r["code"], "planned_open_date": r["planned_open_date"],
+                   "opened_date": r["opened_date"], "dataset": r["dataset"]},
+    )
 
 
 def harvested_dataset(r, pos: int) -> Dataset:
@@ -316,7 +341,7 @@ def harvested_dataset(r, pos: int) -> Dataset:
 
 
 def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0,
-                   root: Path | None = None, harvested=()) -> Snapshot:
+                   root: Path | None = None, harvested=(), directory=()) -> Snapshot:
     datasets: list[Dataset] = []
     org_ids: dict[str, str] = {}
     memo: dict = {}
@@ -367,6 +392,10 @@ def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0
     for r in harvested:
         if r["name"] not in own:
             datasets.append(harvested_dataset(r, len(datasets)))
+    listed = {d.name for d in datasets}
+    for r in directory:
+        if not (r["dataset"] and r["dataset"] in listed):   # opened here: the dataset itself is listed
+            datasets.append(directory_dataset(r, len(datasets)))
     return _index(datasets, generation, root)
 
 
@@ -447,6 +476,7 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
         "security_grade": lambda d: (d.security_grade,) if d.security_grade else (),
         "name": lambda d: (d.name,), "id": lambda d: (d.id,),
         "harvest_source": lambda d: (d.harvest["source"],) if d.harvest else (),
+        "entry_type": lambda d: ("harvested",) if d.harvest else ("directory",) if d.directory else ("dataset",),
     }
 
     fields: dict[str, FieldIndex] = {}

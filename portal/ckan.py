@@ -57,6 +57,8 @@ def tag_dict(tag: str) -> dict:
 def resource_dicts(d: Dataset, base: str) -> list[dict]:
     if d.harvest:
         return harvested_resource_dicts(d)
+    if d.directory:
+        return []
     out = []
     for i, fmt in enumerate(d.formats):
         f = d.current.file(fmt)
@@ -89,7 +91,7 @@ def harvested_resource_dicts(d: Dataset) -> list[dict]:
 def harvest_extras(d: Dataset) -> list[dict]:
     """ckanext-harvest's extras on a harvested entry: its source, identifier there and original."""
     h = d.harvest
-    pairs = [("harvested", "true"), ("harvest_source_id", h["source"]), ("guid", h["remote_id"]),
+    pairs = [("entry_type", "harvested"), ("harvested", "true"), ("harvest_source_id", h["source"]), ("guid", h["remote_id"]),
              ("harvest_url", h["original_url"]), ("harvested_at", h["harvested_at"]),
              ("source_metadata_modified", h["remote_modified"] or ""), ("publisher", h["publisher"]),
              ("department", d.department_name), ("domain", d.domain), ("open_type", d.open_type),
@@ -97,9 +99,21 @@ def harvest_extras(d: Dataset) -> list[dict]:
     return [{"key": k, "value": str(v or "")} for k, v in pairs]
 
 
+def directory_extras(d: Dataset) -> list[dict]:
+    """A directory entry: catalogued, its data not (yet) served here."""
+    e = d.directory
+    pairs = [("entry_type", "directory"), ("directory_code", e["code"]), ("department", d.department_name),
+             ("domain", d.domain), ("open_type", d.open_type), ("open_type_label", OPEN_TYPE_LABELS.get(d.open_type, "")),
+             ("update_frequency", d.update_frequency), ("planned_open_date", e["planned_open_date"]),
+             ("opened_date", e["opened_date"])]
+    return [{"key": k, "value": str(v or "")} for k, v in pairs]
+
+
 def extras(d: Dataset) -> list[dict]:
     if d.harvest:
         return harvest_extras(d)
+    if d.directory:
+        return directory_extras(d)
     q = d.quality or {}
     dims = q.get("dimensions") if isinstance(q.get("dimensions"), dict) else {}
     pairs = [

@@ -97,6 +97,14 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     if d.harvest:
         _harvested(out, d, uri)
         dists = out["dcat:distribution"]
+    elif d.directory:
+        out.pop("dct:conformsTo", None)
+        out.pop("owl:versionInfo", None)
+        out["dct:identifier"] = d.directory["code"]
+        if d.directory.get("planned_open_date") and not d.directory.get("opened_date"):
+            out["dct:issued"] = None
+            out["dct:available"] = {"@value": d.directory["planned_open_date"], "@type": "xsd:date"}
+        out = {k: v for k, v in out.items() if v is not None}
     if lic and lic.get("url"):
         out["dct:license"] = {"@id": lic["url"]}
         for dist in dists:
@@ -242,6 +250,9 @@ def dcat_us_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         out["accrualPeriodicity"] = freq[1]
     if d.open_type != "unconditional":
         out["rights"] = "有条件开放：数据行与文件仅向持有该数据集授权密钥的申请单位提供。"
+    if d.directory:
+        out.pop("describedBy")
+        out.pop("describedByType")
     if d.harvest:
         out["landingPage"] = d.harvest["original_url"]
         out.pop("describedBy")
