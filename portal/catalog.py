@@ -199,6 +199,7 @@ class Snapshot:
     fields: dict[str, FieldIndex]
     sort_keys: dict[str, np.ndarray]
     loaded_at: str
+    title_text: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)   # titles only
     generation: int = 0
     root: Path | None = None
     cache: dict = field(default_factory=dict)
@@ -436,6 +437,7 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
     # BM25 (k1 1.2, b 0.75) over the fields' weighted term frequencies, precomputed per posting
     post_pos: dict[str, list[int]] = defaultdict(list)
     post_w: dict[str, list[float]] = defaultdict(list)
+    title_pos: dict[str, list[int]] = defaultdict(list)
     doc_len = np.zeros(n, dtype=np.float64)
     log = math.log
     for d in datasets:
@@ -452,6 +454,8 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
             for tok, cnt in tokens(text).items():
                 acc[tok] = acc.get(tok, 0.0) + weight * (1.0 + log(cnt))
         pos = d.pos
+        for tok in {*tokens(d.title), *tokens(d.title_en)} if d.title or d.title_en else ():
+            title_pos[tok].append(pos)
         doc_len[pos] = sum(acc.values())
         for tok, w in acc.items():
             post_pos[tok].append(pos)
@@ -466,6 +470,13 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
         tf = np.asarray(post_w[tok], dtype=np.float64)
         text[tok] = (pos_arr, idf * tf * (k1 + 1.0) / (tf + norm[pos_arr]))
     del post_pos, post_w
+    # title:… queries match titles only, ranked by the full-text weights of the same tokens
+    title_text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for tok, plist in title_pos.items():
+        full_pos, full_w = text[tok]
+        pos_arr = np.asarray(plist, dtype=np.int32)
+        title_text[tok] = (pos_arr, full_w[np.searchsorted(full_pos, pos_arr)])
+    del title_pos
 
     # filter / facet fields
     extractors = {
@@ -522,7 +533,7 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
     }
     return Snapshot(
         datasets=datasets, by_key=by_key, resources=resources, organizations=organizations,
-        org_by_key=org_by_key, tags=sorted(tag_counts.items()), text=text, fields=fields,
+        org_by_key=org_by_key, tags=sorted(tag_counts.items()), text=text, title_text=title_text, fields=fields,
         sort_keys=sort_keys, loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         generation=generation, root=root,
     )

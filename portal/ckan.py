@@ -343,7 +343,7 @@ def resource_show(ctx: Context, p: Params):
 @action("package_search")
 def package_search(ctx: Context, p: Params):
     """Search datasets: ``q``, ``fq`` (or ``fq_list``), ``sort``, ``rows`` (≤ 1000), ``start``,
-    ``facet.field``, ``facet.limit``, ``facet.mincount``."""
+    ``facet.field``, ``facet.limit``, ``facet.mincount``, ``fl`` (the fields of each result, e.g. ``id,name``)."""
     rows = p.int("rows", 10, maximum=MAX_ROWS)
     start = p.int("start", 0)
     fq = [p.str("fq") or ""] + p.list("fq_list")
@@ -363,7 +363,12 @@ def package_search(ctx: Context, p: Params):
         search_facets[fname] = {"title": fname, "items": [
             {"name": v, "display_name": _facet_display(ctx.snap, fname, v), "count": n} for v, n in items]}
     head = dumps({"count": r.count, "sort": r.sort, "facets": facets, "search_facets": search_facets})
-    results = b",".join(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base) for i in r.positions)
+    fl = [f for f in (p.str("fl") or "").replace(",", " ").split() if f]
+    if fl and fl != ["*"]:  # CKAN's field list: only these fields of each result
+        results = b",".join(dumps({k: v for k, v in json.loads(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base))
+                                   .items() if k in fl}) for i in r.positions)
+    else:
+        results = b",".join(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base) for i in r.positions)
     return Raw(head[:-1] + b',"results":[' + results + b"]}")
 
 

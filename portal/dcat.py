@@ -89,6 +89,7 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         "dct:issued": _dt(d.created_at),
         "dct:modified": _dt(d.updated_at),
         "owl:versionInfo": str(d.current_version),
+        "dcat:version": str(d.current_version),   # DCAT-AP 3 (owl:versionInfo for DCAT-AP 2 clients)
         "dcat:landingPage": {"@id": uri},
         "dct:accessRights": {"@id": f"{EU}access-right/{ACCESS_RIGHTS.get(d.open_type, 'NON_PUBLIC')}"},
         "dct:conformsTo": {"@id": f"{uri}/datapackage.json"},
@@ -100,6 +101,7 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     elif d.directory:
         out.pop("dct:conformsTo", None)
         out.pop("owl:versionInfo", None)
+        out.pop("dcat:version", None)
         out["dct:identifier"] = d.directory["code"]
         if d.directory.get("planned_open_date") and not d.directory.get("opened_date"):
             out["dct:issued"] = None
@@ -135,6 +137,7 @@ def _harvested(out: dict, d: Dataset, uri: str) -> None:
     out["adms:identifier"] = {"@type": "adms:Identifier", "skos:notation": h["remote_id"]}
     out.pop("dct:conformsTo", None)
     out.pop("owl:versionInfo", None)
+    out.pop("dcat:version", None)
     out["dcat:distribution"] = [{
         "@id": f"{uri}/resource/{i}", "@type": "dcat:Distribution",
         "dct:title": _lit(r.get("name") or r.get("url"), "zh"),

@@ -5,7 +5,7 @@ operations whatever the size of the catalog. The query languages are the parts o
 clients and harvesters send:
 
 * ``q``: free text (every word must match, Chinese cut into words by jieba; ranked by BM25),
-  ``"quoted phrases"``,
+  ``"quoted phrases"``, ``title:word`` (titles only),
   ``field:value`` clauses, ``OR`` between alternatives, ``-term`` to exclude, ``*:*`` for everything.
 * ``fq``: clauses ``field:value``, ``field:"a value"``, ``field:(a OR b)``, ``field:pre*``,
   ``field:[A TO B]`` / ``{A TO B}`` ranges on times (``*`` and ``NOW-7DAYS`` accepted), joined by
@@ -173,9 +173,9 @@ class _Parser:
 
     def field(self, fname: str, value_tokens: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
         zeros = np.zeros(self.snap.size)
-        if fname in ("text", "q"):
+        if fname in ("text", "q", "title"):
             words = " ".join(_unquote(v) if k == "quoted" else v for k, v in value_tokens if k in ("word", "quoted"))
-            return text_match(self.snap, words)
+            return text_match(self.snap, words, self.snap.title_text if fname == "title" else None)
         if fname in ALWAYS_TRUE:
             vals = {(_unquote(v) if k == "quoted" else v).lower() for k, v in value_tokens if k in ("word", "quoted")}
             ok = not vals or vals & ALWAYS_TRUE[fname] or "*" in vals
@@ -263,9 +263,11 @@ def time_range(snap: Snapshot, fname: str, text: str) -> np.ndarray:
     return mask
 
 
-def text_match(snap: Snapshot, text: str) -> tuple[np.ndarray, np.ndarray]:
+def text_match(snap: Snapshot, text: str, index: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Datasets matching every term of ``text`` (a word or a synonym, whole or as its finer pieces), with
-    their BM25 score: per term, the best-scoring way the dataset matches it."""
+    their BM25 score: per term, the best-scoring way the dataset matches it. ``index``: another inverted
+    index than the full text (the titles' for ``title:``)."""
+    index = snap.text if index is None else index
     terms = query_terms(text)
     score = np.zeros(snap.size)
     if not terms:
@@ -275,7 +277,7 @@ def text_match(snap: Snapshot, text: str) -> tuple[np.ndarray, np.ndarray]:
         term_mask = np.zeros(snap.size, dtype=bool)
         term_score = np.zeros(snap.size)
         for alternative in term:
-            slots = [[snap.text[tok] for tok in slot if tok in snap.text] for slot in alternative]
+            slots = [[index[tok] for tok in slot if tok in index] for slot in alternative]
             if not all(slots):
                 continue
             alt_mask = np.ones(snap.size, dtype=bool)

@@ -28,6 +28,7 @@ def test_catalog_jsonld_structure(client):
     assert ent["dct:accessRights"]["@id"].endswith("/access-right/PUBLIC")
     assert ent["dct:accrualPeriodicity"]["@id"].endswith("/frequency/DAILY")
     assert ent["dct:modified"]["@type"] == "xsd:dateTime"
+    assert ent["dcat:version"] == ent["owl:versionInfo"] == "3"     # DCAT-AP 3 and 2
     assert len(ent["dqv:hasQualityMeasurement"]) == 5
     assert ent["dct:license"]["@id"] == "https://creativecommons.org/licenses/by/4.0/"
     dists = ent["dcat:distribution"]

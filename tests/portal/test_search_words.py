@@ -106,3 +106,13 @@ def test_a_long_word_matches_itself_or_its_pieces_and_a_synonym_its_group():
     assert {"社区", "居委会", "村委会", "名录"} <= set(tokens)
     # Latin words keep their parts
     assert {"street_code", "street", "code"} <= set(index_tokens("street_code"))
+
+
+def test_title_queries_match_titles_only(sample_catalog):
+    # 统一社会信用代码 is a column of several datasets, in no title
+    assert hits(sample_catalog, "统一社会信用代码")
+    assert hits(sample_catalog, "title:统一社会信用代码") == []
+    assert hits(sample_catalog, "title:养老院") == ["elderly_care_facilities"]
+    assert set(hits(sample_catalog, "title:景区")) == {"scenic_spots", "scenic_spot_visitors"}
+    r = search(sample_catalog, q="*:*", fq=["title:行政"], rows=50)
+    assert {sample_catalog.datasets[p].name for p in r.positions} == {"administrative_licences", "administrative_penalties"}
