@@ -148,8 +148,8 @@ def test_harvested_entries_in_search_facets_package_show_and_dcat(remote, tmp_pa
         node = client.get("/dataset/district--bus_stops.jsonld").json()
         graph = node.get("@graph", [node])
         ds = next(n for n in graph if n.get("@type") == "dcat:Dataset")
-        assert ds["dcat:landingPage"] == {"@id": f"{url}/dataset/bus_stops"}
-        assert ds["dct:source"] == {"@id": f"{url}/dataset/bus_stops"}
+        assert ds["dcat:landingPage"]["@id"] == f"{url}/dataset/bus_stops"
+        assert ds["prov:wasDerivedFrom"] == {"@id": f"{url}/dataset/bus_stops"}
 
         page = client.get("/dataset/district--bus_stops")
         assert page.status_code == 200 and "汇聚" in page.text and f"{url}/dataset/bus_stops" in page.text

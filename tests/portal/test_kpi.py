@@ -98,3 +98,8 @@ def test_kpi_json_and_page(tmp_path):
         # the harvested and directory entries are in the catalog's search too
         found = client.get("/api/3/action/package_search", params={"fq": "entry_type:directory"}).json()["result"]
         assert sorted(p["title"] for p in found["results"]) == ["公交客流统计", "网约车订单统计"]
+        # own, harvested and directory entries together still conform to DCAT-AP 3
+        from .test_dcat import shacl_report
+
+        conforms, text = shacl_report(client.get("/catalog.jsonld?page_size=100").text)
+        assert conforms, text[:3000]
