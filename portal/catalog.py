@@ -52,9 +52,23 @@ DATA_FORMATS = {
 }
 FACET_FIELDS = (
     "organization", "owner_org", "tags", "res_format", "open_type", "domain",
-    "update_frequency", "security_grade", "name", "id", "harvest_source", "entry_type",
+    "update_frequency", "security_grade", "name", "id", "harvest_source", "entry_type", "groups",
 )
 _NS = uuid.UUID("6f1b3c8e-5d0a-4e58-9a57-2f6a3c1d9b40")
+# The domains (数据领域) are the catalog's CKAN groups; a group's name is URL-safe, its title the domain.
+DOMAIN_GROUPS = {
+    "信用服务": "credit-services", "市场监管": "market-regulation", "交通出行": "transport", "社会民生": "livelihood",
+    "医疗卫生": "health", "教育文化": "education-culture", "文化旅游": "culture-tourism", "就业创业": "employment",
+    "政务服务": "government-services", "生态环境": "environment", "城建住房": "housing", "公共安全": "public-safety",
+    "农业农村": "agriculture", "财税金融": "finance", "资源能源": "resources-energy", "气象服务": "weather",
+    "地理空间": "geospatial", "科技创新": "science-technology", "安全生产": "work-safety",
+    "社保就业": "social-security", "法律服务": "legal-services", "机构团体": "organisations",
+}
+
+
+def group_name(domain: str) -> str:
+    """A domain's CKAN group name (a digest for a domain outside the vocabulary)."""
+    return DOMAIN_GROUPS.get(domain) or "domain-" + stable_id("group", domain)[:8]
 
 def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(_NS, "/".join(parts)))
@@ -488,6 +502,7 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
         "name": lambda d: (d.name,), "id": lambda d: (d.id,),
         "harvest_source": lambda d: (d.harvest["source"],) if d.harvest else (),
         "entry_type": lambda d: ("harvested",) if d.harvest else ("directory",) if d.directory else ("dataset",),
+        "groups": lambda d: (group_name(d.domain),) if d.domain else (),
     }
 
     fields: dict[str, FieldIndex] = {}

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from . import datastore as ds
 from .auth import request_token
 from .catalog import (
-    DATA_FORMATS, DIMENSIONS, OPEN_TYPE_LABELS, Dataset, Organization, Snapshot, ckan_time, stable_id,
+    DATA_FORMATS, DIMENSIONS, OPEN_TYPE_LABELS, Dataset, Organization, Snapshot, ckan_time, group_name, stable_id,
 )
 from .errors import INT64_MAX, ActionError, BadRequest, NotFound, SearchQueryError, ValidationError
 from .jsonutil import dumps, parse_json
@@ -28,6 +28,12 @@ from .search import SearchQueryError as _QueryError
 from .search import search
 
 API_VERSION = 3
+try:  # this portal's own release, beside the CKAN API version it implements
+    from importlib.metadata import version as _version
+
+    PORTAL_VERSION = _version("sudata-foundation")
+except Exception:  # noqa: BLE001 (a checkout that is not installed)
+    PORTAL_VERSION = "unknown"
 MAX_ROWS = 1000
 SITE_TITLE = "苏州公共数据开放平台"
 SITE_DESCRIPTION = "Su Data Foundation: the open catalog of Suzhou's public data"
@@ -48,6 +54,16 @@ def organization_dict(o: Organization) -> dict:
         "approval_status": "approved", "state": "active", "type": "organization",
         "package_count": o.package_count,
     }
+
+
+def group_dict(domain: str, package_count: int | None = None) -> dict:
+    """A domain as a CKAN group."""
+    out = {"id": stable_id("group", domain), "name": group_name(domain), "title": domain, "display_name": domain,
+           "description": "", "image_display_url": "", "type": "group", "state": "active", "is_organization": False,
+           "approval_status": "approved"}
+    if package_count is not None:
+        out["package_count"] = package_count
+    return out
 
 
 def tag_dict(tag: str) -> dict:
@@ -145,7 +161,8 @@ def package_dict(d: Dataset, base: str, org: Organization | None, lic: dict) -> 
         "isopen": d.open_type == "unconditional",
         "metadata_created": ckan_time(d.created_at), "metadata_modified": ckan_time(d.updated_at),
         "owner_org": d.org_id, "organization": organization_dict(org) if org else None,
-        "tags": [tag_dict(t) for t in d.tags], "num_tags": len(d.tags), "groups": [],
+        "tags": [tag_dict(t) for t in d.tags], "num_tags": len(d.tags),
+        "groups": [group_dict(d.domain)] if d.domain else [],
         "resources": resources, "num_resources": len(resources),
         "relationships_as_object": [], "relationships_as_subject": [],
         "extras": extras(d),
@@ -281,6 +298,7 @@ def status_show(ctx: Context, p: Params):
     return {
         "site_title": SITE_TITLE, "site_description": SITE_DESCRIPTION, "site_url": ctx.base,
         "ckan_version": "2.10.0", "api_version": API_VERSION, "locale_default": "zh_Hans_CN",
+        "portal_version": PORTAL_VERSION,
         "extensions": ["datastore", "dcat"], "package_count": ctx.snap.size,
         "catalog_loaded_at": ctx.snap.loaded_at,
     }
@@ -420,10 +438,38 @@ def organization_show(ctx: Context, p: Params):
     return out
 
 
+def _groups(snap: Snapshot) -> list[dict]:
+    counts: dict[str, int] = {}
+    for d in snap.datasets:
+        if d.domain:
+            counts[d.domain] = counts.get(d.domain, 0) + 1
+    return sorted((group_dict(k, n) for k, n in counts.items()), key=lambda g: g["name"])
+
+
 @action("group_list")
 def group_list(ctx: Context, p: Params):
-    """Groups (this catalog organises datasets by department and domain, not groups): empty."""
-    return []
+    """The domains (数据领域) as groups, by name; ``all_fields`` for dicts with ``package_count``."""
+    groups = _groups(ctx.snap)
+    offset = p.int("offset", 0)
+    limit = p.int("limit", -1, minimum=None)
+    groups = groups[offset:] if limit < 0 else groups[offset:offset + limit]
+    return groups if p.bool("all_fields", False) else [g["name"] for g in groups]
+
+
+@action("group_show")
+def group_show(ctx: Context, p: Params):
+    """One domain group by name or ``id``; ``include_datasets`` adds its datasets (up to 1000)."""
+    ident = p.str("id")
+    if not ident:
+        raise ValidationError("Missing value: id", {"id": ["Missing value"]})
+    g = next((g for g in _groups(ctx.snap) if ident in (g["name"], g["id"])), None)
+    if g is None:
+        raise NotFound(f"Group not found: {ident}")
+    out = {**g, "users": [], "extras": [], "tags": [], "groups": []}
+    if p.bool("include_datasets", False):
+        r = search(ctx.snap, fq=[f"groups:{g['name']}"], sort="name asc", rows=MAX_ROWS)
+        out["packages"] = [json.loads(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base)) for i in r.positions]
+    return out
 
 
 @action("tag_list")

@@ -25,14 +25,16 @@ from sudata.settings import Paths
 from sudata.store import PublishedStore
 
 from .conftest import free_port, start_server
-from .synthetic import SPECS, build_store
+from .synthetic import build_store, spec
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "harvest"
-VISIBLE = {s.name for s in SPECS if s.open_type != "closed"}
+REMOTE = [spec(n) for n in ("bus_stops", "bus_routes", "food_license", "taxi_operations", "air_quality_daily",
+                            "resident_register")]
+VISIBLE = {s.name for s in REMOTE if s.open_type != "closed"}
 
 
 def source(kind: str, url: str, id: str = "remote", **kw) -> HarvestSource:
@@ -54,7 +56,7 @@ def snapshot(paths: Paths):
 def remote(tmp_path_factory):
     """A second portal, with its own store, as the CKAN another district runs."""
     home = tmp_path_factory.mktemp("remote-home")
-    build_store(home / "published")
+    build_store(home / "published", REMOTE)
     port = free_port()
     proc = start_server(home, port)
     yield f"http://127.0.0.1:{port}", PublishedStore(home / "published")
@@ -78,7 +80,7 @@ def _wait_for_refresh(url: str, expect_count: int) -> None:
 def test_harvest_a_ckan_portal_then_reharvest_update_and_withdraw(remote, tmp_path):
     url, remote_store = remote
     paths = local_paths(tmp_path)
-    src = source("ckan", url, page_size=7)   # several pages
+    src = source("ckan", url, page_size=2)   # several pages
 
     first = run_job(src, paths)
     assert first.ok, first.message
