@@ -11,7 +11,8 @@ clients (lean HTTP/1.1 keep-alive connections on asyncio streams):
 - a soak: 100 clients for 60 s (``soak_s``) on a mix of all of the above, the HTML pages and downloads.
 
 Each figure is p50/p95/p99 latency, throughput and errors (a non-200 answer or a failed request).
-Targets on the 2-core reference machine: search p95 ≤ 50 ms, show p95 ≤ 20 ms, 1,000-row datastore
+Then it harvests the whole catalog from the server as a remote CKAN, and once more (a re-harvest).
+Targets on the 2-core reference machine: search p95 ≤ 20 ms, show p95 ≤ 20 ms, 1,000-row datastore
 page p95 ≤ 50 ms, the soak with zero errors. ``python -m bench.portal --help`` for the options.
 """
 
@@ -48,6 +49,7 @@ TOPICS = [
     "公证机构", "律师事务所", "税务登记", "专利授权", "商标注册", "进出口企业", "农业合作社", "家庭农场",
     "水利工程", "气象观测站", "地名地址", "门牌地址",
 ]
+WORD_QUERIES = ["养老院", "公交车站", "停车位", "景点", "招聘信息", "企业变更", "医院", "空气", "学校名录", "居委会"]
 KINDS = ["名录", "统计", "信息", "分布", "月报", "年报", "明细", "汇总"]
 DOMAINS = ["经济建设", "市场监管", "交通出行", "生态环境", "医疗卫生", "教育文化", "社会民生", "城建住房",
            "公共安全", "农业农村", "文化旅游", "机构团体"]
@@ -225,8 +227,10 @@ class Workload:
         rng = self.rng
         r = rng.random()
         p: dict = {}
-        if r < 0.45:
+        if r < 0.35:
             p["q"] = rng.choice(TOPICS)
+        elif r < 0.45:  # what citizens type: synonyms and words the titles spell otherwise
+            p["q"] = rng.choice(WORD_QUERIES)
         elif r < 0.6:
             p["q"] = rng.choice(AREAS) + rng.choice(TOPICS)
         elif r < 0.75:
@@ -444,10 +448,11 @@ def run(report: dict | None = None, *, entries: int = 10_000, concurrency: int =
             await phase("soak", w.mixed, soak_clients, duration=soak_s)
 
         asyncio.run(measure())
+        result["harvest"] = harvest(base, tmp / "harvester")
         result["server_rss_mb"] = _rss_mb(proc.pid)
         result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         result["targets_met"] = {
-            "package_search_p95_le_50ms": (result["package_search"]["p95_ms"] or 1e9) <= 50,
+            "package_search_p95_le_20ms": (result["package_search"]["p95_ms"] or 1e9) <= 20,
             "package_show_p95_le_20ms": (result["package_show"]["p95_ms"] or 1e9) <= 20,
             "datastore_1000_rows_p95_le_50ms": (result["datastore_search_1000_rows"]["p95_ms"] or 1e9) <= 50,
             "soak_zero_errors": result["soak"]["errors"] == 0 and result["soak"]["ok"] > 0,
@@ -477,10 +482,10 @@ def markdown(r: dict) -> str:
         "| workload | clients | requests | errors | p50 ms | p95 ms | p99 ms | req/s | server CPU ms/req | target |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    targets = {"package_search": "p95 ≤ 50 ms", "package_show": "p95 ≤ 20 ms",
+    targets = {"package_search": "p95 ≤ 20 ms", "package_show": "p95 ≤ 20 ms",
                "datastore_search_1000_rows": "p95 ≤ 50 ms", "soak": "0 errors"}
     met = r.get("targets_met", {})
-    flags = {"package_search": met.get("package_search_p95_le_50ms"),
+    flags = {"package_search": met.get("package_search_p95_le_20ms"),
              "package_show": met.get("package_show_p95_le_20ms"),
              "datastore_search_1000_rows": met.get("datastore_1000_rows_p95_le_50ms"),
              "soak": met.get("soak_zero_errors")}
@@ -495,7 +500,30 @@ def markdown(r: dict) -> str:
     if kinds:
         lines += ["", "Soak by kind (latency under 100 concurrent clients): " + "; ".join(
             f"{k} p50 {v['p50_ms']} / p95 {v['p95_ms']} ms ({v['ok']:,})" for k, v in sorted(kinds.items()))]
+    h = r.get("harvest")
+    if h:
+        lines += ["", f"Harvest of the whole catalog from the server as a remote CKAN ({h['first']['added']:,} entries "
+                  f"added) in {h['first_s']} s; the re-harvest ({h['again']['added']} added, "
+                  f"{h['again']['updated']} updated) in {h['again_s']} s."]
     return "\n".join(lines)
+
+
+def harvest(base: str, home: Path) -> dict:
+    """Harvest every entry of the served catalog as a remote CKAN, then once more (nothing changed)."""
+    from sudata.harvest.job import run_job
+    from sudata.harvest.sources import HarvestSource
+    from sudata.settings import Paths
+
+    paths = Paths(home=home, raw=home / "raw")
+    src = HarvestSource(id="bench", title="bench", kind="ckan", url=base, organization="bench",
+                        organization_title="bench", page_size=1000, timeout_s=1800)
+    t0 = time.perf_counter()
+    first = run_job(src, paths)
+    t1 = time.perf_counter()
+    again = run_job(src, paths)
+    t2 = time.perf_counter()
+    return {"first": first.counts, "first_s": round(t1 - t0, 1), "again": again.counts, "again_s": round(t2 - t1, 1),
+            "status": [first.status, again.status], "invalid": len(first.errors)}
 
 
 def main(argv: list[str] | None = None) -> int:

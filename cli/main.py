@@ -11,6 +11,8 @@ COMMAND_MODULES = (
     "cli.onboard",               # onboard
     "cli.gate",                  # gate accept | withdraw | list
     "cli.alerts",                # alerts
+    "cli.harvest",               # harvest
+    "cli.directory",             # directory template | import | plan
     "samplegen.commands",        # generate
     "portal.commands",           # serve, keys
     "portal.suonline.commands",  # units

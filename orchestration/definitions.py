@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.assets.harvest import build_harvest_assets, build_harvest_schedules
 from orchestration.assets.ingestion import build_ingestion_assets
 from orchestration.assets.publication import build_publication_assets
 from orchestration.assets.transform import sudata_dbt_models
@@ -29,11 +30,11 @@ delivery_checks = build_delivery_checks()
 delivery_watch = [delivery_watch_job(delivery_checks)] if delivery_checks else []
 
 defs = dg.Definitions(
-    assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets)],
+    assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets), *build_harvest_assets()],
     asset_checks=[*build_quality_checks(datasets, quarantine_model, unusable_model), *delivery_checks,
                   *build_anomaly_checks(datasets)],
     jobs=[nightly_job, *delivery_watch],
-    schedules=[nightly_schedule, *(delivery_watch_schedule(job) for job in delivery_watch)],
+    schedules=[nightly_schedule, *(delivery_watch_schedule(job) for job in delivery_watch), *build_harvest_schedules()],
     sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure, alerts_after_success,
              alerts_after_failure],
     resources=build_resources(),

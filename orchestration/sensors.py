@@ -41,10 +41,12 @@ def new_drops_sensor(context: dg.SensorEvaluationContext):
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[nightly_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Rebuilds the Great Expectations Data Docs once a nightly run has finished.",
+    description="Rebuilds the Great Expectations Data Docs and records the day's KPI figures once a nightly run"
+    " has finished.",
 )
 def data_docs_after_success(context: dg.RunStatusSensorContext):
     build_data_docs_site()
+    record_kpi()
 
 
 @dg.run_status_sensor(
@@ -55,6 +57,7 @@ def data_docs_after_success(context: dg.RunStatusSensorContext):
 )
 def data_docs_after_failure(context: dg.RunStatusSensorContext):
     build_data_docs_site()
+    record_kpi()
 
 
 def build_data_docs_site():
@@ -87,3 +90,11 @@ def alerts_after_success(context: dg.RunStatusSensorContext):
 )
 def alerts_after_failure(context: dg.RunFailureSensorContext):
     _alert_finished_run(context)
+def record_kpi():
+    """The day's record of the city's targets (sudata.kpi): the history the KPI page charts."""
+    from sudata.kpi import record, today_in_city
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(get_paths().published)
+    if store.exists():
+        record(store, today_in_city())

@@ -19,7 +19,7 @@ from operation.store import OperationStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import applications, ckan, credit, dcat, files, products, web, zone
+from . import applications, ckan, credit, dcat, files, kpi, products, web, zone
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .metrics import Metrics, MetricsMiddleware
@@ -126,6 +126,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     suonline = _suonline_router()
     if suonline is not None:
         app.include_router(suonline, prefix="/suonline")
+    app.include_router(kpi.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

@@ -4,11 +4,16 @@ At startup the portal reads ``catalog.sqlite`` once (read-only, in one read tran
 :class:`Snapshot`: every visible dataset (closed ones are never loaded), its current version in full
 and a summary of every version, the organisations and tags, and the search structures:
 
-* a full-text inverted index: token → (dataset positions, weights) as NumPy arrays, Chinese indexed
-  as character bigrams and unigrams (see :mod:`portal.text`);
+* a full-text inverted index: token → (dataset positions, BM25 weights) as NumPy arrays, Chinese
+  indexed as jieba's words and single characters (see :mod:`portal.text`);
 * per filter/facet field, the dataset positions of each value and a (position, value code) list, so
   that a filter is a boolean mask and a facet count is one ``bincount``;
 * sort keys as arrays (rank of id, name and title; modification and creation times).
+
+Harvested entries (``harvested``, written by :mod:`sudata.harvest`) and directory entries
+(``directory_entries``, :mod:`sudata.directory`) are datasets of the snapshot too, with no version or file
+here: a harvested entry's resources link to its source (``harvest``), a directory entry has its opening
+dates (``directory``). ``entry_type`` (dataset | harvested | directory) tells them apart in filters.
 
 A request asks :class:`CatalogIndex` for the current snapshot. That is a stat of the index file and
 ``pragma data_version`` on a long-lived read-only connection (microseconds); only when the pipeline
@@ -47,9 +52,23 @@ DATA_FORMATS = {
 }
 FACET_FIELDS = (
     "organization", "owner_org", "tags", "res_format", "open_type", "domain",
-    "update_frequency", "security_grade", "name", "id",
+    "update_frequency", "security_grade", "name", "id", "harvest_source", "entry_type", "groups",
 )
 _NS = uuid.UUID("6f1b3c8e-5d0a-4e58-9a57-2f6a3c1d9b40")
+# The domains (数据领域) are the catalog's CKAN groups; a group's name is URL-safe, its title the domain.
+DOMAIN_GROUPS = {
+    "信用服务": "credit-services", "市场监管": "market-regulation", "交通出行": "transport", "社会民生": "livelihood",
+    "医疗卫生": "health", "教育文化": "education-culture", "文化旅游": "culture-tourism", "就业创业": "employment",
+    "政务服务": "government-services", "生态环境": "environment", "城建住房": "housing", "公共安全": "public-safety",
+    "农业农村": "agriculture", "财税金融": "finance", "资源能源": "resources-energy", "气象服务": "weather",
+    "地理空间": "geospatial", "科技创新": "science-technology", "安全生产": "work-safety",
+    "社保就业": "social-security", "法律服务": "legal-services", "机构团体": "organisations",
+}
+
+
+def group_name(domain: str) -> str:
+    """A domain's CKAN group name (a digest for a domain outside the vocabulary)."""
+    return DOMAIN_GROUPS.get(domain) or "domain-" + stable_id("group", domain)[:8]
 
 def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(_NS, "/".join(parts)))
@@ -139,6 +158,8 @@ class Dataset:
     resource_ids: dict[str, str]           # format key → resource id
     org_id: str
     cache: dict = field(default_factory=dict)
+    harvest: dict | None = None            # a harvested entry's provenance and remote resources
+    directory: dict | None = None          # a directory entry's code and opening dates (sudata.directory)
 
     @property
     def conditional(self) -> bool:
@@ -192,6 +213,7 @@ class Snapshot:
     fields: dict[str, FieldIndex]
     sort_keys: dict[str, np.ndarray]
     loaded_at: str
+    title_text: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)   # titles only
     generation: int = 0
     root: Path | None = None
     cache: dict = field(default_factory=dict)
@@ -278,12 +300,63 @@ def load_snapshot(store: PublishedStore, generation: int = 0) -> Snapshot:
             " where d.open_type in ('unconditional', 'conditional') order by v.dataset, v.version"
         ):
             versions[r["dataset"]].append(_version_from_row(r))
+        harvested = []
+        if con.execute("select 1 from sqlite_master where type = 'table' and name = 'harvested'").fetchone():
+            harvested = con.execute(
+                "select * from harvested where state = 'active' and open_type in ('unconditional', 'conditional')"
+                " order by name").fetchall()
+        directory = []
+        if con.execute("select 1 from sqlite_master where type = 'table' and name = 'directory_entries'").fetchone():
+            directory = con.execute(
+                "select * from directory_entries where open_type in ('unconditional', 'conditional')"
+                " order by code").fetchall()
         con.execute("commit")
-    return build_snapshot(rows, versions, generation, store.root)
+    return build_snapshot(rows, versions, generation, store.root, harvested, directory)
+
+
+def directory_dataset(r, pos: int) -> Dataset:
+    """A directory entry: catalogued here, its data served elsewhere or planned for opening."""
+    stub = Version(1, r["updated_at"], 0, "", {}, None, None, None, None, {})
+    name = "dir-" + r["code"].lower()
+    return Dataset(
+        pos=pos, id=stable_id("directory", r["code"]), name=name, title=r["title"], title_en=r["title_en"] or "",
+        description=r["description"] or "", department=r["department"],
+        department_name=r["department_name"], domain=r["domain"] or "", open_type=r["open_type"],
+        security_grade="", update_frequency=r["update_frequency"] or "", scope_column=None,
+        tags=[str(t) for t in _loads(r["tags"], []) or []], columns=[], meta={}, created_at=r["created_at"],
+        updated_at=r["updated_at"], current_version=1, current=stub, quality_raw={}, schema_raw={},
+        versions=[stub], formats=[], resource_ids={}, org_id=stable_id("organization", r["department"]),
+        directory={"code": r["code"], "planned_open_date": r["planned_open_date"],
+                   "opened_date": r["opened_date"], "dataset": r["dataset"]},
+    )
+
+
+def harvested_dataset(r, pos: int) -> Dataset:
+    """A harvested entry (see sudata.harvest.store): no version or file here, its resources at the source."""
+    license_ = _loads(r["license"], {}) or {}
+    catalog = {k: license_.get(k[8:]) for k in ("license_id", "license_title", "license_url") if license_.get(k[8:])}
+    if not catalog.get("license_id") and catalog.get("license_url"):
+        catalog["license_id"] = catalog["license_url"]
+    stub = Version(1, r["updated_at"], 0, "", {}, None, None, None, None, {})
+    return Dataset(
+        pos=pos, id=r["id"], name=r["name"], title=r["title"], title_en="", description=r["description"] or "",
+        department=r["organization"], department_name=r["organization_title"] or r["organization"],
+        domain=r["domain"] or "", open_type=r["open_type"], security_grade="", update_frequency=r["update_frequency"] or "",
+        scope_column=None, tags=[str(t) for t in _loads(r["tags"], []) or []], columns=[],
+        meta={"catalog": catalog} if catalog else {}, created_at=r["created_at"], updated_at=r["updated_at"],
+        current_version=1, current=stub, quality_raw={}, schema_raw={}, versions=[stub], formats=[],
+        resource_ids={}, org_id=stable_id("organization", r["organization"]),
+        harvest={
+            "source": r["source"], "remote_id": r["remote_id"], "original_url": r["original_url"],
+            "remote_modified": r["remote_modified"], "harvested_at": r["harvested_at"],
+            "publisher": r["publisher"] or "",
+            "resources": [x for x in _loads(r["resources"], []) or [] if isinstance(x, dict)],
+        },
+    )
 
 
 def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0,
-                   root: Path | None = None) -> Snapshot:
+                   root: Path | None = None, harvested=(), directory=()) -> Snapshot:
     datasets: list[Dataset] = []
     org_ids: dict[str, str] = {}
     memo: dict = {}
@@ -330,6 +403,14 @@ def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0
             versions=vs, formats=formats, resource_ids={k: stable_id("resource", name, k) for k in formats},
             org_id=org_ids[department],
         ))
+    own = {d.name for d in datasets}
+    for r in harvested:
+        if r["name"] not in own:
+            datasets.append(harvested_dataset(r, len(datasets)))
+    listed = {d.name for d in datasets}
+    for r in directory:
+        if not (r["dataset"] and r["dataset"] in listed):   # opened here: the dataset itself is listed
+            datasets.append(directory_dataset(r, len(datasets)))
     return _index(datasets, generation, root)
 
 
@@ -367,8 +448,11 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
             c = memo[text] = index_tokens(text)
         return c
 
+    # BM25 (k1 1.2, b 0.75) over the fields' weighted term frequencies, precomputed per posting
     post_pos: dict[str, list[int]] = defaultdict(list)
     post_w: dict[str, list[float]] = defaultdict(list)
+    title_pos: dict[str, list[int]] = defaultdict(list)
+    doc_len = np.zeros(n, dtype=np.float64)
     log = math.log
     for d in datasets:
         acc: dict[str, float] = {}
@@ -384,16 +468,29 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
             for tok, cnt in tokens(text).items():
                 acc[tok] = acc.get(tok, 0.0) + weight * (1.0 + log(cnt))
         pos = d.pos
+        for tok in {*tokens(d.title), *tokens(d.title_en)} if d.title or d.title_en else ():
+            title_pos[tok].append(pos)
+        doc_len[pos] = sum(acc.values())
         for tok, w in acc.items():
             post_pos[tok].append(pos)
             post_w[tok].append(w)
     memo.clear()
+    k1, b = 1.2, 0.75
+    norm = k1 * (1.0 - b + b * doc_len / (doc_len.mean() or 1.0)) if n else doc_len
     text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for tok, plist in post_pos.items():
         idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
-        w = np.asarray(post_w[tok], dtype=np.float64)
-        text[tok] = (np.asarray(plist, dtype=np.int32), idf * w / (w + 2.0))
+        pos_arr = np.asarray(plist, dtype=np.int32)
+        tf = np.asarray(post_w[tok], dtype=np.float64)
+        text[tok] = (pos_arr, idf * tf * (k1 + 1.0) / (tf + norm[pos_arr]))
     del post_pos, post_w
+    # title:… queries match titles only, ranked by the full-text weights of the same tokens
+    title_text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for tok, plist in title_pos.items():
+        full_pos, full_w = text[tok]
+        pos_arr = np.asarray(plist, dtype=np.int32)
+        title_text[tok] = (pos_arr, full_w[np.searchsorted(full_pos, pos_arr)])
+    del title_pos
 
     # filter / facet fields
     extractors = {
@@ -403,6 +500,9 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
         "update_frequency": lambda d: (d.update_frequency,) if d.update_frequency else (),
         "security_grade": lambda d: (d.security_grade,) if d.security_grade else (),
         "name": lambda d: (d.name,), "id": lambda d: (d.id,),
+        "harvest_source": lambda d: (d.harvest["source"],) if d.harvest else (),
+        "entry_type": lambda d: ("harvested",) if d.harvest else ("directory",) if d.directory else ("dataset",),
+        "groups": lambda d: (group_name(d.domain),) if d.domain else (),
     }
 
     fields: dict[str, FieldIndex] = {}
@@ -448,7 +548,7 @@ def _index(datasets: list[Dataset], generation: int, root: Path | None = None) -
     }
     return Snapshot(
         datasets=datasets, by_key=by_key, resources=resources, organizations=organizations,
-        org_by_key=org_by_key, tags=sorted(tag_counts.items()), text=text, fields=fields,
+        org_by_key=org_by_key, tags=sorted(tag_counts.items()), text=text, title_text=title_text, fields=fields,
         sort_keys=sort_keys, loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         generation=generation, root=root,
     )

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from . import datastore as ds
 from .auth import request_token
 from .catalog import (
-    DATA_FORMATS, DIMENSIONS, OPEN_TYPE_LABELS, Dataset, Organization, Snapshot, ckan_time, stable_id,
+    DATA_FORMATS, DIMENSIONS, OPEN_TYPE_LABELS, Dataset, Organization, Snapshot, ckan_time, group_name, stable_id,
 )
 from .errors import INT64_MAX, ActionError, BadRequest, NotFound, SearchQueryError, ValidationError
 from .jsonutil import dumps, parse_json
@@ -28,6 +28,12 @@ from .search import SearchQueryError as _QueryError
 from .search import search
 
 API_VERSION = 3
+try:  # this portal's own release, beside the CKAN API version it implements
+    from importlib.metadata import version as _version
+
+    PORTAL_VERSION = _version("sudata-foundation")
+except Exception:  # noqa: BLE001 (a checkout that is not installed)
+    PORTAL_VERSION = "unknown"
 MAX_ROWS = 1000
 SITE_TITLE = "苏州公共数据开放平台"
 SITE_DESCRIPTION = "Su Data Foundation: the open catalog of Suzhou's public data"
@@ -50,11 +56,25 @@ def organization_dict(o: Organization) -> dict:
     }
 
 
+def group_dict(domain: str, package_count: int | None = None) -> dict:
+    """A domain as a CKAN group."""
+    out = {"id": stable_id("group", domain), "name": group_name(domain), "title": domain, "display_name": domain,
+           "description": "", "image_display_url": "", "type": "group", "state": "active", "is_organization": False,
+           "approval_status": "approved"}
+    if package_count is not None:
+        out["package_count"] = package_count
+    return out
+
+
 def tag_dict(tag: str) -> dict:
     return {"id": stable_id("tag", tag), "name": tag, "display_name": tag, "state": "active", "vocabulary_id": None}
 
 
 def resource_dicts(d: Dataset, base: str) -> list[dict]:
+    if d.harvest:
+        return harvested_resource_dicts(d)
+    if d.directory:
+        return []
     out = []
     for i, fmt in enumerate(d.formats):
         f = d.current.file(fmt)
@@ -73,7 +93,43 @@ def resource_dicts(d: Dataset, base: str) -> list[dict]:
     return out
 
 
+def harvested_resource_dicts(d: Dataset) -> list[dict]:
+    """A harvested entry's resources: where the source serves them."""
+    return [{
+        "id": stable_id("resource", d.name, str(i)), "package_id": d.id, "name": r.get("name") or r.get("url"),
+        "description": "", "format": r.get("format") or "", "mimetype": r.get("media_type") or None,
+        "url": r.get("url"), "url_type": None, "size": None, "hash": "", "created": ckan_time(d.created_at),
+        "last_modified": None, "metadata_modified": ckan_time(d.updated_at), "datastore_active": False,
+        "position": i, "state": "active", "resource_type": None, "cache_url": None,
+    } for i, r in enumerate(d.harvest["resources"])]
+
+
+def harvest_extras(d: Dataset) -> list[dict]:
+    """ckanext-harvest's extras on a harvested entry: its source, identifier there and original."""
+    h = d.harvest
+    pairs = [("entry_type", "harvested"), ("harvested", "true"), ("harvest_source_id", h["source"]), ("guid", h["remote_id"]),
+             ("harvest_url", h["original_url"]), ("harvested_at", h["harvested_at"]),
+             ("source_metadata_modified", h["remote_modified"] or ""), ("publisher", h["publisher"]),
+             ("department", d.department_name), ("domain", d.domain), ("open_type", d.open_type),
+             ("open_type_label", OPEN_TYPE_LABELS.get(d.open_type, "")), ("update_frequency", d.update_frequency)]
+    return [{"key": k, "value": str(v or "")} for k, v in pairs]
+
+
+def directory_extras(d: Dataset) -> list[dict]:
+    """A directory entry: catalogued, its data not (yet) served here."""
+    e = d.directory
+    pairs = [("entry_type", "directory"), ("directory_code", e["code"]), ("department", d.department_name),
+             ("domain", d.domain), ("open_type", d.open_type), ("open_type_label", OPEN_TYPE_LABELS.get(d.open_type, "")),
+             ("update_frequency", d.update_frequency), ("planned_open_date", e["planned_open_date"]),
+             ("opened_date", e["opened_date"])]
+    return [{"key": k, "value": str(v or "")} for k, v in pairs]
+
+
 def extras(d: Dataset) -> list[dict]:
+    if d.harvest:
+        return harvest_extras(d)
+    if d.directory:
+        return directory_extras(d)
     q = d.quality or {}
     dims = q.get("dimensions") if isinstance(q.get("dimensions"), dict) else {}
     pairs = [
@@ -98,13 +154,15 @@ def package_dict(d: Dataset, base: str, org: Organization | None, lic: dict) -> 
     return {
         "id": d.id, "name": d.name, "title": d.title, "notes": d.description, "type": "dataset",
         "state": "active", "private": False, "version": str(d.current_version),
-        "url": f"{base}/dataset/{d.name}", "author": d.department_name, "author_email": None,
+        "url": d.harvest["original_url"] if d.harvest else f"{base}/dataset/{d.name}",
+        "author": d.department_name, "author_email": None,
         "maintainer": d.department_name, "maintainer_email": None,
         "license_id": lic["id"], "license_title": lic["title"], "license_url": lic["url"],
         "isopen": d.open_type == "unconditional",
         "metadata_created": ckan_time(d.created_at), "metadata_modified": ckan_time(d.updated_at),
         "owner_org": d.org_id, "organization": organization_dict(org) if org else None,
-        "tags": [tag_dict(t) for t in d.tags], "num_tags": len(d.tags), "groups": [],
+        "tags": [tag_dict(t) for t in d.tags], "num_tags": len(d.tags),
+        "groups": [group_dict(d.domain)] if d.domain else [],
         "resources": resources, "num_resources": len(resources),
         "relationships_as_object": [], "relationships_as_subject": [],
         "extras": extras(d),
@@ -240,6 +298,7 @@ def status_show(ctx: Context, p: Params):
     return {
         "site_title": SITE_TITLE, "site_description": SITE_DESCRIPTION, "site_url": ctx.base,
         "ckan_version": "2.10.0", "api_version": API_VERSION, "locale_default": "zh_Hans_CN",
+        "portal_version": PORTAL_VERSION,
         "extensions": ["datastore", "dcat"], "package_count": ctx.snap.size,
         "catalog_loaded_at": ctx.snap.loaded_at,
     }
@@ -302,7 +361,7 @@ def resource_show(ctx: Context, p: Params):
 @action("package_search")
 def package_search(ctx: Context, p: Params):
     """Search datasets: ``q``, ``fq`` (or ``fq_list``), ``sort``, ``rows`` (≤ 1000), ``start``,
-    ``facet.field``, ``facet.limit``, ``facet.mincount``."""
+    ``facet.field``, ``facet.limit``, ``facet.mincount``, ``fl`` (the fields of each result, e.g. ``id,name``)."""
     rows = p.int("rows", 10, maximum=MAX_ROWS)
     start = p.int("start", 0)
     fq = [p.str("fq") or ""] + p.list("fq_list")
@@ -322,7 +381,12 @@ def package_search(ctx: Context, p: Params):
         search_facets[fname] = {"title": fname, "items": [
             {"name": v, "display_name": _facet_display(ctx.snap, fname, v), "count": n} for v, n in items]}
     head = dumps({"count": r.count, "sort": r.sort, "facets": facets, "search_facets": search_facets})
-    results = b",".join(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base) for i in r.positions)
+    fl = [f for f in (p.str("fl") or "").replace(",", " ").split() if f]
+    if fl and fl != ["*"]:  # CKAN's field list: only these fields of each result
+        results = b",".join(dumps({k: v for k, v in json.loads(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base))
+                                   .items() if k in fl}) for i in r.positions)
+    else:
+        results = b",".join(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base) for i in r.positions)
     return Raw(head[:-1] + b',"results":[' + results + b"]}")
 
 
@@ -374,10 +438,38 @@ def organization_show(ctx: Context, p: Params):
     return out
 
 
+def _groups(snap: Snapshot) -> list[dict]:
+    counts: dict[str, int] = {}
+    for d in snap.datasets:
+        if d.domain:
+            counts[d.domain] = counts.get(d.domain, 0) + 1
+    return sorted((group_dict(k, n) for k, n in counts.items()), key=lambda g: g["name"])
+
+
 @action("group_list")
 def group_list(ctx: Context, p: Params):
-    """Groups (this catalog organises datasets by department and domain, not groups): empty."""
-    return []
+    """The domains (数据领域) as groups, by name; ``all_fields`` for dicts with ``package_count``."""
+    groups = _groups(ctx.snap)
+    offset = p.int("offset", 0)
+    limit = p.int("limit", -1, minimum=None)
+    groups = groups[offset:] if limit < 0 else groups[offset:offset + limit]
+    return groups if p.bool("all_fields", False) else [g["name"] for g in groups]
+
+
+@action("group_show")
+def group_show(ctx: Context, p: Params):
+    """One domain group by name or ``id``; ``include_datasets`` adds its datasets (up to 1000)."""
+    ident = p.str("id")
+    if not ident:
+        raise ValidationError("Missing value: id", {"id": ["Missing value"]})
+    g = next((g for g in _groups(ctx.snap) if ident in (g["name"], g["id"])), None)
+    if g is None:
+        raise NotFound(f"Group not found: {ident}")
+    out = {**g, "users": [], "extras": [], "tags": [], "groups": []}
+    if p.bool("include_datasets", False):
+        r = search(ctx.snap, fq=[f"groups:{g['name']}"], sort="name asc", rows=MAX_ROWS)
+        out["packages"] = [json.loads(package_json(ctx.snap, ctx.snap.datasets[i], ctx.base)) for i in r.positions]
+    return out
 
 
 @action("tag_list")

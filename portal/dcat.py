@@ -4,6 +4,7 @@ it) at ``/catalog.jsonld``, one dataset at ``/dataset/<name>.jsonld``, and DCAT-
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -31,7 +32,11 @@ CONTEXT = {
     "hydra": "http://www.w3.org/ns/hydra/core#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "schema": "http://schema.org/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
 }
+SITE_PUBLISHER = "苏州市数据局"
 EU = "http://publications.europa.eu/resource/authority/"
 FREQUENCY = UPDATE_FREQUENCIES  # 更新频率 → EU frequency vocabulary / ISO 8601 repeating interval (DCAT-US)
 ACCESS_RIGHTS = {"unconditional": "PUBLIC", "conditional": "RESTRICTED"}
@@ -41,6 +46,11 @@ FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
 def _dt(value: str | None) -> dict | None:
     dt = parse_time(value)
     return {"@value": dt.isoformat(timespec="seconds"), "@type": "xsd:dateTime"} if dt else None
+
+
+def _node(iri: str, rdf_type: str) -> dict:
+    """A reference typed with the class DCAT-AP 3's shapes expect of it (checked without inference)."""
+    return {"@id": iri, "@type": rdf_type}
 
 
 def _lit(value, lang: str | None = None):
@@ -59,10 +69,11 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
             "@type": "dcat:Distribution",
             "dct:identifier": d.resource_ids[fmt],
             "dct:title": _lit(f"{d.title} ({label})", "zh"),
-            "dcat:accessURL": {"@id": f"{uri}/download.{ext}"},
-            "dcat:downloadURL": {"@id": f"{uri}/download.{ext}"},
-            "dcat:mediaType": {"@id": f"http://www.iana.org/assignments/media-types/{f.get('media_type') or media}"},
-            "dct:format": {"@id": f"{EU}file-type/{FILE_TYPES[fmt]}"},
+            "dcat:accessURL": _node(f"{uri}/download.{ext}", "rdfs:Resource"),
+            "dcat:downloadURL": _node(f"{uri}/download.{ext}", "rdfs:Resource"),
+            "dcat:mediaType": _node(f"http://www.iana.org/assignments/media-types/{f.get('media_type') or media}",
+                                    "dct:MediaType"),
+            "dct:format": _node(f"{EU}file-type/{FILE_TYPES[fmt]}", "dct:MediaTypeOrExtent"),
             "dct:modified": _dt(d.current.published_at),
         }
         if f.get("size") is not None:
@@ -70,7 +81,7 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         if f.get("sha256"):
             dist["spdx:checksum"] = {
                 "@type": "spdx:Checksum",
-                "spdx:algorithm": {"@id": "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"},
+                "spdx:algorithm": _node("http://spdx.org/rdf/terms#checksumAlgorithm_sha256", "spdx:ChecksumAlgorithm"),
                 "spdx:checksumValue": {"@value": f["sha256"], "@type": "xsd:hexBinary"},
             }
         dists.append(dist)
@@ -79,28 +90,43 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         "@type": "dcat:Dataset",
         "dct:identifier": d.id,
         "dct:title": titles,
-        "dct:description": _lit(d.description, "zh") if d.description else None,
+        "dct:description": _lit(d.description or d.title, "zh"),   # mandatory in DCAT-AP
         "dcat:keyword": [_lit(t, "zh") for t in d.tags],
-        "dcat:theme": [_lit(d.domain, "zh")] if d.domain else [],
+        "dcat:theme": [{"@id": f"{base}/group/{quote(d.domain)}", "@type": "skos:Concept",
+                        "skos:prefLabel": _lit(d.domain, "zh")}] if d.domain else [],
         "dct:publisher": {
-            "@id": f"{base}/organization/{d.department}", "@type": "foaf:Organization",
+            "@id": f"{base}/organization/{d.department}", "@type": ["foaf:Organization", "foaf:Agent"],
             "foaf:name": _lit(d.department_name, "zh"),
         },
         "dct:issued": _dt(d.created_at),
         "dct:modified": _dt(d.updated_at),
         "owl:versionInfo": str(d.current_version),
-        "dcat:landingPage": {"@id": uri},
-        "dct:accessRights": {"@id": f"{EU}access-right/{ACCESS_RIGHTS.get(d.open_type, 'NON_PUBLIC')}"},
-        "dct:conformsTo": {"@id": f"{uri}/datapackage.json"},
+        "dcat:version": str(d.current_version),   # DCAT-AP 3 (owl:versionInfo for DCAT-AP 2 clients)
+        "dcat:landingPage": _node(uri, "foaf:Document"),
+        "dct:accessRights": _node(f"{EU}access-right/{ACCESS_RIGHTS.get(d.open_type, 'NON_PUBLIC')}",
+                                  "dct:RightsStatement"),
+        "dct:conformsTo": _node(f"{uri}/datapackage.json", "dct:Standard"),
         "dcat:distribution": dists,
     }
+    if d.harvest:
+        _harvested(out, d, uri)
+        dists = out["dcat:distribution"]
+    elif d.directory:
+        out.pop("dct:conformsTo", None)
+        out.pop("owl:versionInfo", None)
+        out.pop("dcat:version", None)
+        out["dct:identifier"] = d.directory["code"]
+        if d.directory.get("planned_open_date") and not d.directory.get("opened_date"):
+            out["dct:issued"] = None
+            out["dct:available"] = {"@value": d.directory["planned_open_date"], "@type": "xsd:date"}
+        out = {k: v for k, v in out.items() if v is not None}
     if lic and lic.get("url"):
-        out["dct:license"] = {"@id": lic["url"]}
+        out["dct:license"] = _node(lic["url"], "dct:LicenseDocument")
         for dist in dists:
-            dist["dct:license"] = {"@id": lic["url"]}
+            dist["dct:license"] = _node(lic["url"], "dct:LicenseDocument")
     freq = FREQUENCY.get(d.update_frequency)
     if freq:
-        out["dct:accrualPeriodicity"] = {"@id": f"{EU}frequency/{freq[0]}"}
+        out["dct:accrualPeriodicity"] = _node(f"{EU}frequency/{freq[0]}", "dct:Frequency")
     dims = (d.quality or {}).get("dimensions") or {}
     measurements = []
     for dim in DIMENSIONS:
@@ -114,6 +140,24 @@ def dcat_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     if measurements:
         out["dqv:hasQualityMeasurement"] = measurements
     return {k: v for k, v in out.items() if v is not None}
+
+
+def _harvested(out: dict, d: Dataset, uri: str) -> None:
+    """A harvested entry: its original as landing page and provenance, its distributions at the source."""
+    h = d.harvest
+    out["dcat:landingPage"] = _node(h["original_url"], "foaf:Document")
+    out["prov:wasDerivedFrom"] = {"@id": h["original_url"]}   # the record it was harvested from
+    out["adms:identifier"] = {"@type": "adms:Identifier", "skos:notation": h["remote_id"]}
+    out.pop("dct:conformsTo", None)
+    out.pop("owl:versionInfo", None)
+    out.pop("dcat:version", None)
+    out["dcat:distribution"] = [{
+        "@id": f"{uri}/resource/{i}", "@type": "dcat:Distribution",
+        "dct:title": _lit(r.get("name") or r.get("url"), "zh"),
+        "dcat:accessURL": _node(r["url"], "rdfs:Resource"),
+        **({"dcat:mediaType": _node(f"http://www.iana.org/assignments/media-types/{r['media_type']}", "dct:MediaType")}
+           if r.get("media_type") else {}),
+    } for i, r in enumerate(h["resources"])]
 
 
 def _dataset_node(snap: Snapshot, d: Dataset, base: str) -> dict:
@@ -163,8 +207,10 @@ async def catalog_jsonld(
                 "@id": f"{base}/catalog.jsonld", "@type": "dcat:Catalog",
                 "dct:title": [_lit(SITE_TITLE, "zh"), _lit("Suzhou Public Data Open Catalog", "en")],
                 "dct:description": _lit(SITE_DESCRIPTION, "en"),
-                "foaf:homepage": {"@id": f"{base}/"},
-                "dct:language": {"@id": f"{EU}language/ZHO"},
+                "foaf:homepage": _node(f"{base}/", "foaf:Document"),
+                "dct:language": _node(f"{EU}language/ZHO", "dct:LinguisticSystem"),
+                "dct:publisher": {"@id": f"{base}/#publisher", "@type": ["foaf:Organization", "foaf:Agent"],
+                                  "foaf:name": _lit(SITE_PUBLISHER, "zh")},
                 "dct:modified": _dt(max((d.updated_at for d in snap.datasets), default=None)),
                 "dcat:dataset": [{"@id": f"{base}/dataset/{snap.datasets[i].name}"} for i in r.positions],
             },
@@ -221,6 +267,17 @@ def dcat_us_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
         out["accrualPeriodicity"] = freq[1]
     if d.open_type != "unconditional":
         out["rights"] = "有条件开放：数据行与文件仅向持有该数据集授权密钥的申请单位提供。"
+    if d.directory:
+        out.pop("describedBy")
+        out.pop("describedByType")
+    if d.harvest:
+        out["landingPage"] = d.harvest["original_url"]
+        out.pop("describedBy")
+        out.pop("describedByType")
+        out["distribution"] = [{"@type": "dcat:Distribution", "title": r.get("name") or r["url"],
+                                "accessURL": r["url"], **({"format": r["format"]} if r.get("format") else {}),
+                                **({"mediaType": r["media_type"]} if r.get("media_type") else {})}
+                               for r in d.harvest["resources"]]
     for fmt in d.formats:
         f = d.current.file(fmt)
         label, media, ext = DATA_FORMATS[fmt]

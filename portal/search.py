@@ -4,7 +4,8 @@ Matching is done on boolean masks over the snapshot's datasets, so a query costs
 operations whatever the size of the catalog. The query languages are the parts of Solr's that CKAN
 clients and harvesters send:
 
-* ``q``: free text (every term must match; Chinese is matched by bigrams), ``"quoted phrases"``,
+* ``q``: free text (every word must match, Chinese cut into words by jieba; ranked by BM25),
+  ``"quoted phrases"``, ``title:word`` (titles only),
   ``field:value`` clauses, ``OR`` between alternatives, ``-term`` to exclude, ``*:*`` for everything.
 * ``fq``: clauses ``field:value``, ``field:"a value"``, ``field:(a OR b)``, ``field:pre*``,
   ``field:[A TO B]`` / ``{A TO B}`` ranges on times (``*`` and ``NOW-7DAYS`` accepted), joined by
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from .catalog import OPEN_TYPE_LABELS, Snapshot, parse_time
-from .text import query_tokens
+from .text import query_terms
 
 
 class SearchQueryError(ValueError):
@@ -172,9 +173,9 @@ class _Parser:
 
     def field(self, fname: str, value_tokens: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
         zeros = np.zeros(self.snap.size)
-        if fname in ("text", "q"):
+        if fname in ("text", "q", "title"):
             words = " ".join(_unquote(v) if k == "quoted" else v for k, v in value_tokens if k in ("word", "quoted"))
-            return text_match(self.snap, words)
+            return text_match(self.snap, words, self.snap.title_text if fname == "title" else None)
         if fname in ALWAYS_TRUE:
             vals = {(_unquote(v) if k == "quoted" else v).lower() for k, v in value_tokens if k in ("word", "quoted")}
             ok = not vals or vals & ALWAYS_TRUE[fname] or "*" in vals
@@ -262,22 +263,39 @@ def time_range(snap: Snapshot, fname: str, text: str) -> np.ndarray:
     return mask
 
 
-def text_match(snap: Snapshot, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Datasets containing every token of ``text``, with a relevance score."""
-    tokens = query_tokens(text)
+def text_match(snap: Snapshot, text: str, index: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Datasets matching every term of ``text`` (a word or a synonym, whole or as its finer pieces), with
+    their BM25 score: per term, the best-scoring way the dataset matches it. ``index``: another inverted
+    index than the full text (the titles' for ``title:``)."""
+    index = snap.text if index is None else index
+    terms = query_terms(text)
     score = np.zeros(snap.size)
-    if not tokens:
+    if not terms:
         return np.ones(snap.size, dtype=bool), score
     mask = np.ones(snap.size, dtype=bool)
-    for tok in tokens:
-        posting = snap.text.get(tok)
-        if posting is None:
-            return np.zeros(snap.size, dtype=bool), score
-        pos, weights = posting
-        m = np.zeros(snap.size, dtype=bool)
-        m[pos] = True
-        mask &= m
-        score[pos] += weights
+    for term in terms:
+        term_mask = np.zeros(snap.size, dtype=bool)
+        term_score = np.zeros(snap.size)
+        for alternative in term:
+            slots = [[index[tok] for tok in slot if tok in index] for slot in alternative]
+            if not all(slots):
+                continue
+            alt_mask = np.ones(snap.size, dtype=bool)
+            alt_score = np.zeros(snap.size)
+            for postings in slots:          # any token of a slot (a word or its synonym) will do
+                m = np.zeros(snap.size, dtype=bool)
+                s = np.zeros(snap.size)
+                for pos, weights in postings:
+                    m[pos] = True
+                    s[pos] = np.maximum(s[pos], weights)   # positions of one posting are distinct
+                alt_mask &= m
+                alt_score += s
+            term_mask |= alt_mask
+            np.maximum(term_score, np.where(alt_mask, alt_score, 0.0), out=term_score)
+        mask &= term_mask
+        if not mask.any():
+            return mask, np.zeros(snap.size)
+        score += term_score
     score[~mask] = 0.0
     return mask, score
 

@@ -26,6 +26,7 @@ FACETS = (  # (field, heading)
     ("open_type", "开放属性"),
     ("res_format", "文件格式"),
     ("update_frequency", "更新频率"),
+    ("harvest_source", "汇聚来源"),
 )
 SORTS = {
     "": ("相关度", None),

@@ -127,7 +127,6 @@ def test_resource_show_and_help(api):
     res = api("resource_show", id=pkg["resources"][0]["id"])
     assert res["package_id"] == pkg["id"]
     assert "q" in api("help_show", name="package_search")
-    assert api("group_list") == []
     recent = api("current_package_list_with_resources", limit=3)
     assert [p["metadata_modified"] for p in recent] == sorted((p["metadata_modified"] for p in recent), reverse=True)
 
@@ -146,3 +145,21 @@ def test_cross_origin_calls_are_allowed(client):
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
     r = client.get("/api/3/action/status_show", headers={"Origin": "https://example.org"})
     assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_domains_are_ckan_groups(api):
+    from .synthetic import SPECS
+
+    domains = {s.domain for s in SPECS if s.open_type != "closed"}
+    groups = api("group_list", all_fields=True)
+    assert {g["title"] for g in groups} == domains
+    assert api("group_list") == sorted(g["name"] for g in groups)
+    transport = next(g for g in groups if g["title"] == "交通出行")
+    assert transport["name"] == "transport"
+    assert transport["package_count"] == sum(1 for s in SPECS if s.domain == "交通出行" and s.open_type != "closed")
+    shown = api("group_show", id="transport", include_datasets=True)
+    assert {p["name"] for p in shown["packages"]} == {"bus_routes", "bus_stops", "taxi_operations"}
+    assert api("package_show", id="bus_stops")["groups"][0]["name"] == "transport"
+    assert api("package_search", fq="groups:transport")["count"] == transport["package_count"]
+    api.error("group_show", 404, "Not Found Error", id="nope")
+    assert api("status_show")["portal_version"] == "0.1.0"

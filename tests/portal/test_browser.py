@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from .synthetic import rows_for, spec
+from .synthetic import SPECS, rows_for, spec
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +52,30 @@ def test_search_open_a_dataset_and_download(browser, live_server, tmp_path: Path
     context.close()
 
 
+def test_word_search_then_a_dataset_then_the_kpi_page(browser, live_server, tmp_path: Path):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server + "/")
+    page.get_by_label("搜索数据集").fill("养老院")          # a synonym of the catalog's 养老机构
+    page.get_by_role("button", name="搜索").click()
+    page.wait_for_url("**/?q=*")
+    assert page.locator("#result-count").inner_text() == "1"
+    page.get_by_role("link", name="养老机构信息").click()
+    page.wait_for_url("**/dataset/elderly_care")
+    assert page.get_by_role("heading", level=1).inner_text() == "养老机构信息"
+    page.get_by_role("link", name="开放目标").click()
+    page.wait_for_url("**/kpi")
+    assert page.get_by_role("heading", level=1).inner_text() == "开放目标与进展"
+    assert page.locator("#kpi-entries").inner_text() == str(len([s for s in SPECS if s.open_type != "closed"]))
+    bar = page.locator("rect.bar[data-key='catalog_entries']")
+    assert float(bar.get_attribute("width")) > 0
+    assert page.locator("svg[role='img']").count() >= 2
+    shot = Path(os.environ.get("PORTAL_SCREENSHOT_DIR", tmp_path)) / "kpi-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    context.close()
+
+
 def test_facets_in_the_browser(browser, live_server):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
@@ -69,7 +93,7 @@ def test_works_on_a_phone(browser, live_server, tmp_path: Path):
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
                                   has_touch=True, locale="zh-CN")
     page = context.new_page()
-    for path in ("/", "/dataset/enterprise_registry"):
+    for path in ("/", "/dataset/enterprise_registry", "/kpi"):
         page.goto(live_server + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from .synthetic import SPECS
 
 VISIBLE = sorted(s.name for s in SPECS if s.open_type != "closed")
@@ -28,6 +31,7 @@ def test_catalog_jsonld_structure(client):
     assert ent["dct:accessRights"]["@id"].endswith("/access-right/PUBLIC")
     assert ent["dct:accrualPeriodicity"]["@id"].endswith("/frequency/DAILY")
     assert ent["dct:modified"]["@type"] == "xsd:dateTime"
+    assert ent["dcat:version"] == ent["owl:versionInfo"] == "3"     # DCAT-AP 3 and 2
     assert len(ent["dqv:hasQualityMeasurement"]) == 5
     assert ent["dct:license"]["@id"] == "https://creativecommons.org/licenses/by/4.0/"
     dists = ent["dcat:distribution"]
@@ -99,3 +103,31 @@ def test_dcat_us_data_json(client):
         assert all(x["downloadURL"].startswith("http") and x["mediaType"] for x in d["distribution"])
     taxi = next(d for d in doc["dataset"] if d["identifier"].endswith("taxi_operations"))
     assert taxi["accessLevel"] == "restricted public"
+
+
+SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "dcat" / "dcat-ap-3.0.0-SHACL.ttl"
+
+
+def shacl_report(body: str, base: str = "http://testserver/") -> tuple[bool, str]:
+    """The DCAT-AP 3.0.0 SHACL shapes (SEMIC's release) over a JSON-LD document, without inference."""
+    from pyshacl import validate
+    from rdflib import Graph
+
+    data = Graph().parse(data=body, format="json-ld", publicID=base)
+    conforms, _, text = validate(data, shacl_graph=Graph().parse(SHAPES), inference="none")
+    return conforms, text
+
+
+def test_the_catalog_conforms_to_the_dcat_ap_3_shapes(client):
+    body = client.get("/catalog.jsonld?page_size=100").text
+    conforms, text = shacl_report(body)
+    assert conforms, text[:3000]
+    # and the shapes do catch a dataset without its mandatory parts
+    doc = json.loads(body)
+    for node in doc["@graph"]:
+        if node.get("@type") == "dcat:Dataset":
+            node.pop("dct:description", None)
+            node.pop("dct:title", None)
+            break
+    conforms, text = shacl_report(json.dumps(doc))
+    assert not conforms and "dct:description" in text.replace("dc1:", "dct:")

@@ -136,3 +136,11 @@ def test_query_syntax_errors_are_search_query_errors(api):
         api.error("package_search", 400, "Search Query Error", fq=fq)
     api.error("package_search", 400, "Search Query Error", q="nosuch:field")
     api.error("package_search", 400, "Search Query Error", **{"facet.field": '["nosuch"]'})
+
+
+def test_fl_returns_only_the_fields_asked_for(api):
+    r = api("package_search", q="公交", fl="id,name,metadata_modified", rows=5)
+    assert r["count"] == 2
+    assert all(set(p) == {"id", "name", "metadata_modified"} for p in r["results"])
+    assert {p["name"] for p in r["results"]} == {"bus_routes", "bus_stops"}
+    assert set(api("package_search", q="公交", fl="*")["results"][0]) > {"id", "name", "resources"}
