@@ -611,7 +611,9 @@ _TEXT = {"type": "string"}
 _BOOL = {"type": "boolean"}
 _JSON_LIST = {"type": "string", "description": "a JSON list, or one value"}
 ACTION_PARAMETERS: dict[str, dict[str, tuple[dict, bool]]] = {   # action → parameter → (schema, required)
-    "status_show": {}, "site_read": {}, "group_list": {},
+    "status_show": {}, "site_read": {},
+    "group_list": {"limit": ({"type": "integer"}, False), "offset": (_INT, False), "all_fields": (_BOOL, False)},
+    "group_show": {"id": (_TEXT, True), "include_datasets": (_BOOL, False)},
     "help_show": {"name": (_TEXT, True)},
     "package_list": {"limit": ({"type": "integer"}, False), "offset": (_INT, False)},
     "package_show": {"id": (_TEXT, True)},
@@ -620,7 +622,8 @@ ACTION_PARAMETERS: dict[str, dict[str, tuple[dict, bool]]] = {   # action → pa
     "package_search": {
         "q": (_TEXT, False), "fq": (_TEXT, False), "fq_list": (_JSON_LIST, False), "sort": (_TEXT, False),
         "rows": (_INT, False), "start": (_INT, False), "facet": (_BOOL, False), "facet.field": (_JSON_LIST, False),
-        "facet.limit": ({"type": "integer", "minimum": -1}, False), "facet.mincount": (_INT, False)},
+        "facet.limit": ({"type": "integer", "minimum": -1}, False), "facet.mincount": (_INT, False),
+        "fl": ({"type": "string", "description": "the fields to return, separated by commas or spaces"}, False)},
     "organization_list": {"sort": (_TEXT, False), "limit": ({"type": "integer"}, False), "offset": (_INT, False),
                           "all_fields": (_BOOL, False), "organizations": (_JSON_LIST, False)},
     "organization_show": {"id": (_TEXT, True), "include_datasets": (_BOOL, False)},
