@@ -7,6 +7,7 @@ from orchestration.assets.publication import build_publication_assets
 from orchestration.assets.transform import sudata_dbt_models
 from orchestration.checks.quality_gate import build_quality_checks
 from orchestration.jobs import nightly_job
+from orchestration.progress import progress_logger
 from orchestration.project import dbt_project
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
@@ -24,4 +25,6 @@ defs = dg.Definitions(
     schedules=[nightly_schedule],
     sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure],
     resources=build_resources(),
+    # the console as Dagster has it, and the progress lines that `sudata run` turns on
+    loggers={**dg.default_loggers(), "progress": progress_logger},
 )
