@@ -106,3 +106,24 @@ def test_runs_events_and_schedules_are_stored_in_postgres(postgres, sample_raw, 
     assert done.returncode == 0, done.stdout + done.stderr
     states = query(postgres, "select status, job_body from jobs where job_type = 'SCHEDULE'")
     assert [(status, '"nightly_schedule"' in body) for status, body in states] == [("STOPPED", True)]
+
+
+def test_helm_values_name_the_image_code_location_run_launcher_and_postgres():
+    import tomllib
+
+    import yaml
+
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text(encoding="utf-8"))
+    module = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["dagster"]["module_name"]
+    (location,) = values["dagster-user-deployments"]["deployments"]
+    assert location["image"]["repository"] and location["image"]["tag"]
+    assert location["dagsterApiGrpcArgs"] == ["--module-name", module]
+    env = {e["name"]: e["value"] for e in location["env"]}
+    mounts = {m["mountPath"] for m in location["volumeMounts"]}
+    assert env["SUDATA_HOME"] in mounts and env["SUDATA_RAW"] in mounts
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert location["includeConfigInLaunchedRuns"]["enabled"] is True
+    pg = values["postgresql"]
+    assert pg["enabled"] is False and pg["postgresqlHost"] and pg["postgresqlDatabase"]
+    assert values["global"]["postgresqlSecretName"]
+    assert values["dagsterDaemon"]["runCoordinator"]["type"] == "QueuedRunCoordinator"
