@@ -237,14 +237,15 @@ def governance_rejections(paths) -> dict[str, int]:
 
     from orchestration.project import dbt_project
     from sudata.datasets import model_relation
+    from sudata.warehouse import dbt_target, warehouse_connect
 
-    if not paths.warehouse.exists() or not dbt_project.manifest_path.exists():
+    if not dbt_project.manifest_path.exists() or (dbt_target() != "spark" and not paths.warehouse.exists()):
         return {}
     relation = model_relation(dbt_project.manifest_path, "int_quarantined_rows")
     if not relation:
         return {}
     try:
-        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        con = warehouse_connect(paths)
     except duckdb.Error:
         return {}  # a run holds the warehouse right now
     try:
