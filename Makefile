@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+SPARK_STAMP := $(VENV)/.installed-spark
 export SUDATA_HOME ?= $(CURDIR)/.sudata
 export SUDATA_RAW ?= $(CURDIR)/raw
 export DAGSTER_HOME ?= $(SUDATA_HOME)/dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup setup-bench run lint lint-sql test ui serve bench browser clean
+.PHONY: setup setup-bench setup-spark run lint lint-sql test test-spark ui serve bench browser postgres clean
 
 setup: $(STAMP)
 
@@ -26,6 +27,24 @@ setup-bench: $(BENCH_STAMP)
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
+
+# dbt's Spark target (the `spark` extra: dbt-spark in session mode, pyspark; Java 17 from Debian when missing).
+setup-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(STAMP)
+	@if ! command -v java >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq openjdk-17-jre-headless >/dev/null; fi; \
+	fi
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+# Debian's PostgreSQL 15 server binaries for the deployment test (tests/test_deploy_postgres.py starts its own).
+postgres:
+	@if ! test -x /usr/lib/postgresql/15/bin/initdb; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq postgresql-15 >/dev/null; fi; \
+	fi
 
 # Debian's chromium and CJK fonts for the browser tests (playwright cannot download its own browser here).
 browser:
@@ -49,8 +68,13 @@ lint-sql: setup
 	mkdir -p $(SUDATA_HOME)/lint
 	cd dbt_project && SUDATA_HOME=$(SUDATA_HOME)/lint ../$(BIN)/sqlfluff lint models/marts models/intermediate/*.sql models/staging/*.sql
 
-test: setup-bench browser lint lint-sql
-	$(BIN)/python -m pytest -q
+# The Spark comparison is its own target (make test-spark): it needs the `spark` extra and Java.
+test: setup-bench browser postgres lint lint-sql
+	$(BIN)/python -m pytest -q -m "not spark"
+
+# The nightly job on the sample with dbt on Spark; every published dataset must equal the DuckDB run's.
+test-spark: setup-spark
+	$(BIN)/python -m pytest tests/test_spark.py -q -m spark
 
 ui: setup
 	mkdir -p $(DAGSTER_HOME)

@@ -3,10 +3,12 @@ location (``orchestration``), which is why they live above the core."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from sudata.settings import get_paths
@@ -24,6 +26,8 @@ def add_commands(sub) -> None:
                         "from it is accepted for this night's version (needs --by and --reason; audited)")
     p.add_argument("--by", help="who asks for the backfill")
     p.add_argument("--reason", help="why (shown with the version in the catalog and in Dagster)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="the full Dagster log on the console (otherwise one line per stage; the UI has the log)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="sources, quarantine and published datasets")
@@ -69,8 +73,12 @@ def cmd_run(args) -> int:
             raise SystemExit("sudata run --backfill needs --by (who) and --reason (why)")
         affected = accept_backfill(args.backfill, by=args.by, reason=args.reason)
         print(f"backfill of {args.backfill}: the row-count rule is accepted for {', '.join(affected) or 'no dataset'}")
-    from dagster import DagsterInstance
+    from dagster import BetaWarning, DagsterInstance
 
+    verbose = getattr(args, "verbose", False)
+    if not verbose:  # about the project's own definitions, not about tonight's run
+        warnings.filterwarnings("ignore", category=BetaWarning)
+    from orchestration import progress
     from orchestration.partitions import drop_date_run
     from orchestration.project import ensure_manifest
 
@@ -86,10 +94,12 @@ def cmd_run(args) -> int:
         print(f"nightly run for drop date {dates[0]} …", flush=True)
     else:  # catching up: one run
         print(f"nightly run for drop dates {dates[0]} … {dates[-1]} ({len(dates)} dates) …", flush=True)
-    with DagsterInstance.get() as instance:
+    log = None if verbose else get_paths().home / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    with DagsterInstance.get() as instance, tool_output(log):
         # launched as the code location's run: the UI shows it on the job's page, timeline and partitions
         result = launch_in_process("nightly", instance, run_config=run_config(args),
                                    **drop_date_run(dates[0], dates[-1]))
+        progress.finish()
         from orchestration.alerting import alert_run
 
         alerts = alert_run(instance, result.run_id)  # the run-status sensors do this when a daemon runs
@@ -104,21 +114,58 @@ def cmd_run(args) -> int:
     if alerts:
         print(f"  {len(alerts)} new alert(s): sudata alerts")
     code = EXIT_FAILED if outcome["errors"] else EXIT_BLOCKED if outcome["blocked"] else EXIT_OK
-    from orchestration.sensors import build_data_docs_site
+    from orchestration.sensors import build_data_docs_site, record_kpi
 
     paths = get_paths()
     docs = build_data_docs_site()
+    record_kpi()  # the day's figures of the KPI page, as the run-status sensors record them
+    print_published(paths, outcome["published"])
     print(f"published store: {paths.published}")
     print(f"quality Data Docs: {docs}")
+    if log:
+        print(f"dbt's output: {log} (the full run log: sudata run -v, or the Dagster UI)")
     return code
 
 
-def run_config(args) -> dict | None:
+@contextlib.contextmanager
+def tool_output(log: Path | None):
+    """Send what the tools of a run print themselves (dbt's log lines) to ``log``; the progress lines keep
+    the terminal. Without a log, everything stays on the terminal."""
+    from orchestration import progress
+
+    if log is None:
+        yield
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    progress.OUTPUT["stream"] = sys.stdout
+    try:
+        with open(log, "w", encoding="utf-8") as f, contextlib.redirect_stdout(f):
+            yield
+    finally:
+        progress.OUTPUT.clear()
+
+
+def print_published(paths, names: list[str]) -> None:
+    """What tonight published: one line per dataset, its new version, rows and open type."""
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(paths.published)
+    for name in sorted(set(names)):
+        v = store.current_version(name)
+        if v:
+            entry = next((d for d in store.datasets() if d["name"] == name), {})
+            print(f"  {name:<32} v{v['version']:<4}{v['row_count']:>9} rows  {entry.get('open_type', '')}")
+
+
+def run_config(args) -> dict:
+    from orchestration.progress import quiet_run_config
+
+    config = quiet_run_config(getattr(args, "verbose", False))
     if getattr(args, "full_refresh", False):
         from orchestration.assets.transform import DBT_STEP
 
-        return {"ops": {DBT_STEP: {"config": {"full_refresh": True}}}}
-    return None
+        config["ops"] = {DBT_STEP: {"config": {"full_refresh": True}}}
+    return config
 
 
 def summarise_run(result) -> dict:
@@ -196,14 +243,15 @@ def governance_rejections(paths) -> dict[str, int]:
 
     from orchestration.project import dbt_project
     from sudata.datasets import model_relation
+    from sudata.warehouse import dbt_target, warehouse_connect
 
-    if not paths.warehouse.exists() or not dbt_project.manifest_path.exists():
+    if not dbt_project.manifest_path.exists() or (dbt_target() != "spark" and not paths.warehouse.exists()):
         return {}
     relation = model_relation(dbt_project.manifest_path, "int_quarantined_rows")
     if not relation:
         return {}
     try:
-        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        con = warehouse_connect(paths)
     except duckdb.Error:
         return {}  # a run holds the warehouse right now
     try:

@@ -10,6 +10,7 @@ from orchestration.checks.anomalies import build_anomaly_checks
 from orchestration.checks.freshness import build_delivery_checks, delivery_watch_job, delivery_watch_schedule
 from orchestration.checks.quality_gate import build_quality_checks
 from orchestration.jobs import nightly_job
+from orchestration.progress import progress_logger
 from orchestration.project import dbt_project
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
@@ -38,4 +39,6 @@ defs = dg.Definitions(
     sensors=[new_drops_sensor, data_docs_after_success, data_docs_after_failure, alerts_after_success,
              alerts_after_failure],
     resources=build_resources(),
+    # the console as Dagster has it, and the progress lines that `sudata run` turns on
+    loggers={**dg.default_loggers(), "progress": progress_logger},
 )

@@ -33,12 +33,23 @@ def _sources_newer_than(manifest: Path) -> bool:
     return any(p.is_file() and p.stat().st_mtime > built for p in watched)
 
 
+def _parsed_for_another_adapter(manifest: Path) -> bool:
+    """A manifest parsed for DuckDB names DuckDB's schemas: switching SUDATA_DBT_TARGET needs a new parse."""
+    import re
+
+    target = dbt_project.target or "duckdb"
+    adapter = "spark" if target.startswith("spark") else target
+    with open(manifest, "rb") as f:  # the metadata block opens the file: no need to load all of it
+        found = re.search(r'"adapter_type":\s*"([^"]+)"', f.read(4096).decode("utf-8", errors="ignore"))
+    return bool(found) and found.group(1) != adapter
+
+
 def ensure_manifest() -> Path:
     """Render the registry into the dbt project, then run ``dbt parse`` when the manifest is missing or
     older than the project's files."""
     dbt_codegen.write()
     manifest = dbt_project.manifest_path
-    if _sources_newer_than(manifest):
+    if _sources_newer_than(manifest) or _parsed_for_another_adapter(manifest):
         dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
             [os.fspath(dbt), "parse", "--quiet", "--profiles-dir", os.fspath(DBT_PROJECT_DIR),

@@ -90,6 +90,8 @@ def alerts_after_success(context: dg.RunStatusSensorContext):
 )
 def alerts_after_failure(context: dg.RunFailureSensorContext):
     _alert_finished_run(context)
+
+
 def record_kpi():
     """The day's record of the city's targets (sudata.kpi): the history the KPI page charts."""
     from sudata.kpi import record, today_in_city

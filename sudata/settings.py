@@ -33,6 +33,11 @@ class Paths:
         return self.home / "warehouse.duckdb"
 
     @property
+    def spark_warehouse(self) -> Path:
+        """Spark's tables (dbt's spark target): Parquet, one folder per schema.db/table; metastore beside it."""
+        return self.home / "spark" / "warehouse"
+
+    @property
     def state_db(self) -> Path:
         """Ingestion ledger and quarantine records (written by the pipeline only)."""
         return self.home / "state.sqlite"

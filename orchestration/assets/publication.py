@@ -15,7 +15,7 @@ from orchestration.run_records import gate_report_path, read_json
 from sudata.datasets import DatasetSpec
 from sudata.publish import export_version
 from sudata.quality.acceptances import Acceptances
-from sudata.settings import duckdb_connect
+from sudata.warehouse import warehouse_connect
 
 PUBLISH_GROUP = "published"
 
@@ -47,7 +47,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
         store.sweep_orphans()
 
         def build(directory):
-            with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
+            with closing(warehouse_connect(paths)) as con:
                 return export_version(con, spec, directory)
 
         version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)

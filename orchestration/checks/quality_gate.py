@@ -13,7 +13,7 @@ from orchestration.partitions import run_drop_date, run_id
 from orchestration.resources import SudataResource
 from orchestration.run_records import dbt_results, gate_report_path, write_json
 from sudata.datasets import DatasetSpec
-from sudata.settings import duckdb_connect
+from sudata.warehouse import warehouse_connect
 from sudata.ingest import state
 from sudata.quality.acceptances import Acceptances
 from sudata.quality import GateEvidence, GatePolicy, GateTarget, check_dataset, declared_suite
@@ -94,7 +94,7 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
         store = sudata.store
         drop_date = run_drop_date(context)
         current = store.current_version(spec.name)
-        with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
+        with closing(warehouse_connect(paths)) as con:
             report = check_dataset(
                 con,
                 GateTarget(spec.relation, spec.name, suite=_declared_suite(spec), primary_key=spec.primary_key or None,

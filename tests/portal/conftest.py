@@ -91,9 +91,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
+def start_server(home: Path, port: int, public_url: str | None = None) -> subprocess.Popen:
+    """``sudata serve`` on 127.0.0.1:port; ``public_url`` is the address it names in links (several
+    processes behind one address), by default its own."""
     env = dict(os.environ, SUDATA_HOME=str(home), SUDATA_RAW=str(home / "raw"))
     env.pop("SUDATA_PORTAL_URL", None)
+    if public_url:
+        env["SUDATA_PORTAL_URL"] = public_url
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
