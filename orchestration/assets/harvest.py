@@ -7,6 +7,7 @@ nothing, withdraws nothing).
 
 import dagster as dg
 
+from orchestration.assets.transform import PLATFORM_OWNER
 from orchestration.resources import SudataResource
 from sudata.harvest.job import run_job
 from sudata.harvest.sources import HarvestSource, load_sources
@@ -23,6 +24,7 @@ def _build_harvest(source: HarvestSource) -> dg.AssetsDefinition:
     @dg.asset(
         key=harvest_key(source),
         group_name=HARVEST_GROUP,
+        owners=[PLATFORM_OWNER],  # the catalog federates other portals: no department delivers these
         kinds={source.kind},
         description=f"{source.title}: entries harvested from {source.url} ({source.kind}), listed under "
         f"{source.organization_title}",
