@@ -195,6 +195,7 @@ class Snapshot:
     generation: int = 0
     root: Path | None = None
     cache: dict = field(default_factory=dict)
+    nights: dict = field(default_factory=dict)  # PublishedStore.nights of the open catalog
 
     @property
     def size(self) -> int:
@@ -278,8 +279,11 @@ def load_snapshot(store: PublishedStore, generation: int = 0) -> Snapshot:
             " where d.open_type in ('unconditional', 'conditional') order by v.dataset, v.version"
         ):
             versions[r["dataset"]].append(_version_from_row(r))
+        nights = store.nights(include_closed=False, con=con)
         con.execute("commit")
-    return build_snapshot(rows, versions, generation, store.root)
+    snap = build_snapshot(rows, versions, generation, store.root)
+    snap.nights = nights
+    return snap
 
 
 def build_snapshot(rows, versions: dict[str, list[Version]], generation: int = 0,

@@ -242,6 +242,8 @@ def status_show(ctx: Context, p: Params):
         "ckan_version": "2.10.0", "api_version": API_VERSION, "locale_default": "zh_Hans_CN",
         "extensions": ["datastore", "dcat"], "package_count": ctx.snap.size,
         "catalog_loaded_at": ctx.snap.loaded_at,
+        # the night each current version stands for: mixed while a run is publishing or after one died
+        "catalog_nights": ctx.snap.nights,
     }
 
 

@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import SudataResource
 from orchestration.run_records import run_dir, write_json
+from sudata.crash import crash_point
 
 LAYERS = ("staging", "intermediate", "marts")
 DBT_STEP = "sudata_dbt_models"
@@ -93,6 +94,7 @@ def sudata_dbt_models(
         elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
             key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
             built.append(key.path[-1])
+            crash_point("dbt_model_built")
         yield event
     failed = [
         {"node": r.get("unique_id"), "status": r.get("status"), "message": (r.get("message") or "")[:500]}
