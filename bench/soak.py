@@ -40,9 +40,9 @@ FIRST_NIGHT = "2026-11-23"
 
 
 # -- the publication running during the soak ---------------------------------------------------------
-def publish_sample(home: Path, seconds: float) -> dict:
-    """Publish every dataset of the sample anew (a new version each, even with the same data), round after
-    round until ``seconds`` have passed (at least one round)."""
+def publish_sample(home: Path, seconds: float, datasets: int | None = None) -> dict:
+    """Publish every dataset of the sample (or its first ``datasets``) anew, a new version each even with the
+    same data, round after round until ``seconds`` have passed (at least one round)."""
     from orchestration.project import ensure_manifest
     from sudata.datasets import load_datasets
     from sudata.publish import export_version
@@ -51,11 +51,11 @@ def publish_sample(home: Path, seconds: float) -> dict:
 
     paths = Paths(home=home, raw=home / "raw")
     store = PublishedStore(paths.published)
-    specs = load_datasets(ensure_manifest())
+    specs = list(load_datasets(ensure_manifest()).values())[:datasets]
     deadline, rounds, versions = time.monotonic() + seconds, 0, 0
     with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
         while rounds == 0 or time.monotonic() < deadline:
-            for spec in specs.values():
+            for spec in specs:
                 current = store.current_version(spec.name)
                 if current is None:
                     continue
@@ -66,10 +66,11 @@ def publish_sample(home: Path, seconds: float) -> dict:
     return {"rounds": rounds, "versions": versions}
 
 
-def start_publisher(home: Path, seconds: float) -> subprocess.Popen:
+def start_publisher(home: Path, seconds: float, datasets: int | None) -> subprocess.Popen:
     env = dict(os.environ, SUDATA_HOME=str(home), SUDATA_RAW=str(home / "raw"))
     return subprocess.Popen([sys.executable, "-m", "bench.soak", "publish", "--home", str(home), "--seconds",
-                             str(seconds)], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             str(seconds), *(["--datasets", str(datasets)] if datasets else [])],
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def prepare_home(home: Path) -> None:
@@ -199,20 +200,23 @@ class Soak:
         return out
 
 
-def soak(home: Path, *, clients: int = 200, seconds: float = 60.0, workers: int = 1) -> dict:
-    """One soak: a server with ``workers`` processes, the publisher, the clients. Returns the figures."""
+def soak(home: Path, *, clients: int = 200, seconds: float = 60.0, workers: int = 1,
+         publish_datasets: int | None = None) -> dict:
+    """One soak: a server with ``workers`` processes, the publisher (of every dataset, or of the first
+    ``publish_datasets``), the clients. Returns the figures."""
     from sudata.store import PublishedStore
 
     store = PublishedStore(home / "published")
     datasets = store.datasets(include_closed=False)
     names = [d["name"] for d in datasets]
     open_names = [d["name"] for d in datasets if d["open_type"] == "unconditional"]
-    versions_before = sum(len(store.versions(n)) for n in names)
+    every = [d["name"] for d in store.datasets()]
+    versions_before = sum(len(store.versions(n)) for n in every)
     port = _free_port()
     proc, startup = start_server(home, port, workers)
     publisher = None
     try:
-        publisher = start_publisher(home, seconds)
+        publisher = start_publisher(home, seconds, publish_datasets)
         result = asyncio.run(Soak(f"http://127.0.0.1:{port}", names, open_names).run(clients, seconds))
         out, err = publisher.communicate(timeout=600)
         if publisher.returncode != 0:
@@ -229,7 +233,7 @@ def soak(home: Path, *, clients: int = 200, seconds: float = 60.0, workers: int 
             proc.kill()
             proc.wait()
     result.update(workers=workers, server_startup_s=round(startup, 2),
-                  versions_published=sum(len(store.versions(n)) for n in names) - versions_before)
+                  versions_published=sum(len(store.versions(n)) for n in every) - versions_before)
     return result
 
 
@@ -250,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     pub = sub.add_parser("publish", help="(internal) publish the sample anew for SECONDS")
     pub.add_argument("--home", type=Path, required=True)
     pub.add_argument("--seconds", type=float, required=True)
+    pub.add_argument("--datasets", type=int)
     ap.add_argument("--home", type=Path, help="a home with the published sample (default: a fresh one)")
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.command == "publish":
-        print(json.dumps(publish_sample(args.home, args.seconds)))
+        print(json.dumps(publish_sample(args.home, args.seconds, args.datasets)))
         return 0
     home = args.home or Path(tempfile.mkdtemp(prefix="sudata-soak-")) / "home"
     prepare_home(home)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 def test_a_short_soak_during_a_publication_sees_one_version_per_reader(sample_nights, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(sample_nights["home"], home, symlinks=True)
-    r = soak(home, clients=6, seconds=4, workers=2)
+    r = soak(home, clients=6, seconds=4, workers=2, publish_datasets=4)
     assert r["errors"] == 0, r.get("error_samples")
     assert r["mixed_versions"] == 0, r.get("mixed_samples")
     assert r["ok"] > 0 and r["checked"]["page_sequences"] > 0 and r["checked"]["shows"] > 0
