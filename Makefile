@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(SUDATA_HOME)/dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup setup-bench setup-spark run lint lint-sql test test-spark ui serve bench browser postgres clean
+.PHONY: setup setup-bench setup-spark run lint lint-sql test test-spark ui serve bench soak browser postgres clean
 
 setup: $(STAMP)
 
@@ -85,6 +85,11 @@ serve: setup
 
 bench: setup-bench
 	$(BIN)/python -m bench
+
+# 200 clients for 60 s against the portal on the published sample while it is published again; one worker
+# process, then four (not part of `make test`; its smoke test is)
+soak: setup-bench
+	$(BIN)/python -m bench.soak --clients 200 --seconds 60 --workers 1 --workers 4
 
 clean:
 	rm -rf .sudata dbt_project/target dbt_project/logs

@@ -306,9 +306,14 @@ class Connection:
         self.reader = self.writer = None
 
     async def get(self, target: str) -> tuple[int, int]:
+        status, body = await asyncio.wait_for(self._get(target), self.timeout)
+        return status, len(body)
+
+    async def fetch(self, target: str) -> tuple[int, bytes]:
+        """The status and the body (the soak checks what readers get)."""
         return await asyncio.wait_for(self._get(target), self.timeout)
 
-    async def _get(self, target: str) -> tuple[int, int]:
+    async def _get(self, target: str) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
@@ -321,20 +326,20 @@ class Connection:
             if ":" in line:
                 k, v = line.split(":", 1)
                 headers[k.strip().lower()] = v.strip()
-        size = 0
+        body = b""
         if "content-length" in headers:
-            size = int(headers["content-length"])
-            await self.reader.readexactly(size)
+            body = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
             while True:
                 n = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                await self.reader.readexactly(n + 2)
-                size += n
+                parts.append((await self.reader.readexactly(n + 2))[:-2])
                 if n == 0:
                     break
+            body = b"".join(parts)
         if headers.get("connection", "").lower() == "close":
             await self.close()
-        return status, size
+        return status, body
 
 
 async def _drive(base: str, make, concurrency: int, total: int | None = None, duration: float | None = None,

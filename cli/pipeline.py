@@ -233,6 +233,8 @@ def status_snapshot() -> dict:
         "sources": sources, "datasets": datasets,
         # partitions the ingestion ledger claims that the lake does not hold (the next run lands them again)
         "lake_problems": lake,
+        # which night each current version stands for; mixed when a run died between two publications
+        "nights": store.nights(),
         "quarantine": [{k: q[k] for k in ("source", "drop_date", "file", "kind", "rows", "reason", "kept_at")} for q in quarantine],
     }
 
@@ -282,6 +284,8 @@ def cmd_status(args) -> int:
         for p in snap["lake_problems"]:
             print(f"  {p['drop_date']} {p['source']}: {p['problem']}")
     print(f"\n{len(snap['datasets'])} datasets")
+    for line in nights_lines(snap["nights"]):
+        print(f"  {line}")
     print(f"  {'dataset':<32}{'open type':<15}{'ver':>4}{'rows':>9}  {'checks':<8}{'score':>6}  published at")
     for d in snap["datasets"]:
         check = "-" if not d["last_check"] else ("passed" if d["last_check"]["passed"] else "FAILED")
@@ -295,6 +299,25 @@ def cmd_status(args) -> int:
         for q in snap["quarantine"][:20]:
             print(f"  {q['drop_date']} {q['source']} {q['file']} [{q['kind']}, {q['rows']} rows]: {q['reason']}")
     return 0
+
+
+def nights_lines(nights: dict) -> list[str]:
+    """What ``sudata status`` says when the current versions do not all stand for the latest night."""
+    if not nights["behind"]:
+        return []
+    latest = nights["latest_night"]
+    lines = [f"CURRENT VERSIONS COME FROM DIFFERENT NIGHTS: {len(nights['behind'])} datasets are behind {latest} "
+             f"(" + ", ".join(f"{n}: {c}" for n, c in nights["nights"].items()) + " datasets)"]
+    unpublished = [b for b in nights["behind"] if b["reason"] == "unpublished"]
+    if unpublished:
+        lines.append(f"not yet published for {latest}: its run has not finished (still running, or it died; "
+                     f"the next `sudata run` publishes them):")
+        lines += [f"  {b['dataset']} (as of {b['as_of'] or 'never published'})" for b in unpublished]
+    blocked = [b for b in nights["behind"] if b["reason"] == "blocked"]
+    if blocked:
+        lines.append(f"blocked by their quality gate on {latest} (last good version stays current):")
+        lines += [f"  {b['dataset']} (as of {b['as_of'] or 'never published'})" for b in blocked]
+    return lines
 
 
 def cmd_ingest(args) -> int:

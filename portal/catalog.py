@@ -217,6 +217,7 @@ class Snapshot:
     generation: int = 0
     root: Path | None = None
     cache: dict = field(default_factory=dict)
+    nights: dict = field(default_factory=dict)  # PublishedStore.nights of the open catalog
 
     @property
     def size(self) -> int:
@@ -310,8 +311,11 @@ def load_snapshot(store: PublishedStore, generation: int = 0) -> Snapshot:
             directory = con.execute(
                 "select * from directory_entries where open_type in ('unconditional', 'conditional')"
                 " order by code").fetchall()
+        nights = store.nights(include_closed=False, con=con)
         con.execute("commit")
-    return build_snapshot(rows, versions, generation, store.root, harvested, directory)
+    snap = build_snapshot(rows, versions, generation, store.root, harvested, directory)
+    snap.nights = nights
+    return snap
 
 
 def directory_dataset(r, pos: int) -> Dataset:

@@ -301,6 +301,8 @@ def status_show(ctx: Context, p: Params):
         "portal_version": PORTAL_VERSION,
         "extensions": ["datastore", "dcat"], "package_count": ctx.snap.size,
         "catalog_loaded_at": ctx.snap.loaded_at,
+        # the night each current version stands for: mixed while a run is publishing or after one died
+        "catalog_nights": ctx.snap.nights,
     }
 
 

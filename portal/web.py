@@ -186,7 +186,7 @@ async def index(request: Request) -> Response:
         "prev_url": _url(params, page=str(page - 1)) if page > 1 else None,
         "next_url": _url(params, page=str(page + 1)) if page < pages else None,
         "hidden": [(k, v) for k, vs in params.items() if k not in ("q", "page", "sort") for v in vs],
-        "orgs": snap.org_by_key,
+        "orgs": snap.org_by_key, "nights": snap.nights,
     })
 
 

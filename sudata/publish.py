@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from sudata.crash import crash_point
 from sudata.files import sha256_file
 from sudata.datasets import DatasetSpec
 
@@ -79,6 +80,7 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     parquet = directory / "data.parquet"
     con.execute(f"copy ({source_sql}) to '{parquet}' (format parquet, compression zstd, row_group_size 122880)")
     row_count = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
+    crash_point("during_version_write")
 
     # CSV: ISO datetimes with 'T' (Table Schema's default), text that would start a spreadsheet formula
     # quoted, and a BOM so Excel opens Chinese text correctly.

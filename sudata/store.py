@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from sudata.crash import crash_point
 from sudata.files import sha256_file
 
 SCHEMA = """
@@ -176,6 +177,7 @@ class PublishedStore:
                 target = self.root / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(staging, target)  # atomic within one filesystem
+                crash_point("after_version_rename")
                 now = utcnow()
                 con.execute("begin immediate")
                 try:
@@ -204,6 +206,7 @@ class PublishedStore:
                         " published_version, report) values (?,?,?,?,?,?,?)",
                         (entry.name, run_id, drop_date, now, 1, version, json.dumps(quality, ensure_ascii=False)),
                     )
+                    crash_point("inside_index_write")
                     con.execute("commit")
                 except BaseException:
                     con.execute("rollback")
@@ -328,6 +331,45 @@ class PublishedStore:
                 numbers.setdefault(r["dataset"], []).append(r["version"])
         return [{**d, "current": current.get(d["name"]), "last_quality_run": last_run.get(d["name"]),
                  "version_numbers": numbers.get(d["name"], [])} for d in datasets]
+
+    def nights(self, include_closed: bool = True, con: sqlite3.Connection | None = None) -> dict:
+        """Which night each current version stands for, and the datasets behind the latest night.
+
+        Datasets are published one after the other, so a run that dies between two publications leaves
+        the catalog with some datasets of the new night and others of the previous one. A dataset stands
+        for the night of its latest passed gate (a pass with nothing new keeps its version but moves it on
+        to that night). Behind the latest night a gate reached, a dataset is either ``blocked`` (its gate
+        failed that night: it keeps its last good version until a night passes) or ``unpublished`` (no gate
+        of that night yet: its run is still going or died; the next completed run publishes it).
+        """
+        empty = {"latest_night": None, "mixed": False, "interrupted": False, "nights": {}, "behind": []}
+        if con is None:
+            if not self.exists():
+                return empty
+            with closing(self.connect(readonly=True)) as own:
+                return self.nights(include_closed, own)
+        rows = con.execute(
+            "select d.name, d.current_version,"
+            " (select max(drop_date) from quality_runs q where q.dataset = d.name and q.passed = 1"
+            "   and q.published_version is not null) as as_of,"
+            " (select max(drop_date) from quality_runs q where q.dataset = d.name and q.passed = 0) as blocked_on"
+            " from datasets d" + ("" if include_closed else " where d.open_type != 'closed'") + " order by d.name"
+        ).fetchall()
+        latest = con.execute("select max(drop_date) from quality_runs").fetchone()[0]
+        if latest is None:
+            return empty
+        nights: dict[str, int] = {}
+        behind = []
+        for r in rows:
+            as_of = r["as_of"] if r["current_version"] is not None else None
+            if as_of:
+                nights[as_of] = nights.get(as_of, 0) + 1
+            if as_of is None or as_of < latest:
+                blocked = r["blocked_on"] is not None and r["blocked_on"] >= latest
+                behind.append({"dataset": r["name"], "as_of": as_of, "reason": "blocked" if blocked else "unpublished"})
+        return {"latest_night": latest, "mixed": len(nights) > 1,
+                "interrupted": any(b["reason"] == "unpublished" for b in behind),
+                "nights": dict(sorted(nights.items())), "behind": behind}
 
     def slices(self, name: str, version: int) -> list[dict]:
         if not self.exists():

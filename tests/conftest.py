@@ -32,3 +32,36 @@ def sample_raw(paths) -> Paths:
     """A private copy of the bundled sample drops, safe to break."""
     shutil.copytree(PROJECT_ROOT / "raw", paths.raw, dirs_exist_ok=True)
     return paths
+
+
+SAMPLE_FIRST_NIGHT = "2026-11-23"
+
+
+def sudata_command(home: Path, raw: Path, *args: str, crash_at: str | None = None):
+    """``sudata ARGS`` in a process group of its own (a crash point kills the group: dbt's process too)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SUDATA_HOME": str(home), "SUDATA_RAW": str(raw), "DAGSTER_HOME": str(home / "dagster")}
+    env.pop("SUDATA_CRASH_AT", None)
+    if crash_at:
+        env["SUDATA_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main(sys.argv[1:]))",
+                           *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
+                          start_new_session=True)
+
+
+@pytest.fixture(scope="session")
+def sample_nights(tmp_path_factory) -> dict:
+    """The bundled sample run uninterrupted, once per session: ``first`` is the home after the first night
+    alone (copy it to start from there), ``home`` the home after the second night's `sudata run` too.
+    Read-only for the tests that share it."""
+    base = tmp_path_factory.mktemp("sample_nights")
+    raw, home = base / "raw", base / "home"
+    shutil.copytree(PROJECT_ROOT / "raw", raw)
+    done = sudata_command(home, raw, "run", "--date", SAMPLE_FIRST_NIGHT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shutil.copytree(home, base / "first", symlinks=True)
+    done = sudata_command(home, raw, "run")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return {"raw": raw, "first": base / "first", "home": home, "paths": Paths(home=home, raw=raw)}

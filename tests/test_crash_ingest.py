@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sudata.ingest import lake_problems, pending_drop_dates, state
-from sudata.ingest.crash import POINTS
+from sudata.crash import INGESTION_POINTS as POINTS
 from sudata.registry import load_registry
 from sudata.settings import PROJECT_ROOT, Paths
 from tests.lake_state import end_state as _end_state

@@ -127,3 +127,40 @@ def test_the_overview_agrees_with_the_per_dataset_reads(tmp_path):
         assert d["version_numbers"] == [v["version"] for v in store.versions(name)]
     assert overview["a"]["version_numbers"] == [1, 2] and overview["c"]["current"] is None
     assert overview["b"]["last_quality_run"]["passed"] == 0
+
+
+def test_nights_say_which_datasets_are_behind_and_why(tmp_path):
+    store = PublishedStore(tmp_path)
+    assert store.nights()["behind"] == [] and store.nights()["latest_night"] is None
+    for name in ("a", "b", "c", "closed_one"):
+        store.publish(entry(name, "closed" if name == "closed_one" else "unconditional"), builder(b"n1" + name.encode()),
+                      run_id="r1", drop_date="2026-11-23", quality=QUALITY)
+    assert store.nights() == {"latest_night": "2026-11-23", "mixed": False, "interrupted": False,
+                              "nights": {"2026-11-23": 4}, "behind": []}
+    # night 2: a is published, b unchanged (its pass moves it on), c blocked, closed_one not reached yet
+    store.publish(entry("a"), builder(b"n2a"), run_id="r2", drop_date="2026-11-24", quality=QUALITY)
+    store.publish(entry("b"), builder(b"n1b"), run_id="r2", drop_date="2026-11-24", quality=QUALITY)
+    store.record_blocked(entry("c"), run_id="r2", drop_date="2026-11-24", quality={"passed": False})
+    nights = store.nights()
+    assert nights["latest_night"] == "2026-11-24" and nights["mixed"] and nights["interrupted"]
+    assert nights["nights"] == {"2026-11-23": 2, "2026-11-24": 2}
+    assert nights["behind"] == [{"dataset": "c", "as_of": "2026-11-23", "reason": "blocked"},
+                                {"dataset": "closed_one", "as_of": "2026-11-23", "reason": "unpublished"}]
+    assert [b["dataset"] for b in store.nights(include_closed=False)["behind"]] == ["c"]
+    # the run completes: only the blocked dataset stays behind, and nothing is unpublished
+    store.publish(entry("closed_one", "closed"), builder(b"n2x"), run_id="r2", drop_date="2026-11-24", quality=QUALITY)
+    nights = store.nights()
+    assert nights["mixed"] and not nights["interrupted"] and [b["reason"] for b in nights["behind"]] == ["blocked"]
+
+
+def test_status_lines_name_the_datasets_behind():
+    from cli.pipeline import nights_lines
+
+    assert nights_lines({"latest_night": "2026-11-24", "behind": [], "nights": {"2026-11-24": 3}}) == []
+    lines = nights_lines({"latest_night": "2026-11-24", "nights": {"2026-11-23": 2, "2026-11-24": 1}, "behind": [
+        {"dataset": "c", "as_of": "2026-11-23", "reason": "blocked"},
+        {"dataset": "d", "as_of": "2026-11-23", "reason": "unpublished"}]})
+    text = "\n".join(lines)
+    assert text.startswith("CURRENT VERSIONS COME FROM DIFFERENT NIGHTS: 2 datasets are behind 2026-11-24")
+    assert "not yet published for 2026-11-24" in text and "  d (as of 2026-11-23)" in text
+    assert "blocked by their quality gate on 2026-11-24" in text and "  c (as of 2026-11-23)" in text

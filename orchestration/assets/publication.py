@@ -12,6 +12,7 @@ from orchestration.checks.quality_gate import accepted_checks, mart_key
 from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
 from orchestration.run_records import gate_report_path, read_json
+from sudata.crash import crash_point
 from sudata.datasets import DatasetSpec
 from sudata.publish import export_version
 from sudata.quality.acceptances import Acceptances
@@ -44,6 +45,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
             raise dg.Failure(
                 f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first"
             )
+        crash_point("before_publication")
         store.sweep_orphans()
 
         def build(directory):
@@ -53,6 +55,7 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
         version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)
         accepted = accepted_checks(quality)
         Acceptances(paths.acceptances).used([a["id"] for a in accepted], version=version, run_id=context.run.run_id)
+        crash_point("between_publications")
         current = store.current_version(spec.name)
         return dg.MaterializeResult(
             metadata={

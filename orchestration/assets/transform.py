@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import SudataResource
 from orchestration.run_records import run_dir, write_json
+from sudata.crash import crash_point
 from sudata.registry import load_registry
 
 LAYERS = ("staging", "intermediate", "marts")
@@ -106,6 +107,7 @@ def sudata_dbt_models(
         elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
             key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
             built.append(key.path[-1])
+            crash_point("dbt_model_built")
         yield event
     _name_failing_keys(sudata, tests)
     failed = [

@@ -12,6 +12,7 @@ import dagster as dg
 from orchestration.partitions import run_drop_date, run_id
 from orchestration.resources import SudataResource
 from orchestration.run_records import dbt_results, gate_report_path, write_json
+from sudata.crash import crash_point
 from sudata.datasets import DatasetSpec
 from sudata.warehouse import warehouse_connect
 from sudata.ingest import state
@@ -111,6 +112,7 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
                 GatePolicy(validations_dir=paths.data_docs / "validations"),
             )
         result = report.to_dict()
+        crash_point("inside_gate")
         write_json(gate_report_path(paths, run_id(context), spec.name), result)
         if not report.passed:
             store.record_blocked(spec.entry(), run_id=run_id(context), drop_date=drop_date, quality=result)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sudata.ingest import state
-from sudata.ingest.crash import crash_point
+from sudata.crash import crash_point
 from sudata.registry import Source
 from sudata.settings import Paths
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from sudata.files import sha256_file
 from sudata.ingest import state
-from sudata.ingest.crash import crash_point
+from sudata.crash import crash_point
 from sudata.ingest.lake import LakeFile, claim_problem, lake_problems, remove_partition, write_partition
 from sudata.ingest.lake import partition_path as _lake_path
 from sudata.ingest.readers import Parsed, QuarantineError, read_file
