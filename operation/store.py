@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sudata.ledger import utcnow
 from sudata.settings import TIMEZONE
 
 from .passwords import hash_password, verify_password
@@ -140,8 +141,7 @@ class QuotaExceeded(OperationError):
         self.retry_after = retry_after
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+now = utcnow  # the clock every ledger records
 
 
 def today() -> date:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from sudata.ledger import open_ledger, utcnow
+
 SCHEMA = """
 create table if not exists keys (
     id          integer primary key autoincrement,
@@ -53,10 +55,6 @@ begin select raise(abort, 'access_log is append-only'); end;
 """
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -74,12 +72,7 @@ class AccessStore:
         self.path = Path(path)
 
     def connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        con.execute("pragma journal_mode=wal")
-        con.executescript(SCHEMA)
-        con.row_factory = sqlite3.Row
-        return con
+        return open_ledger(self.path, SCHEMA, timeout=30, wal=True, shared=True)
 
     def issue(self, scope_type: str, scope: str, holder: str, expires_at: str | None = None) -> str:
         token = "sd_" + secrets.token_urlsafe(32)
@@ -87,13 +80,13 @@ class AccessStore:
             con.execute(
                 "insert into keys (key_hash, prefix, scope_type, scope, holder, created_at, expires_at)"
                 " values (?,?,?,?,?,?,?)",
-                (hash_key(token), token[:10], scope_type, scope, holder, _now(), expires_at),
+                (hash_key(token), token[:10], scope_type, scope, holder, utcnow(), expires_at),
             )
         return token
 
     def revoke(self, key_id: int) -> bool:
         with closing(self.connect()) as con:
-            cur = con.execute("update keys set revoked_at = ? where id = ? and revoked_at is null", (_now(), key_id))
+            cur = con.execute("update keys set revoked_at = ? where id = ? and revoked_at is null", (utcnow(), key_id))
             return cur.rowcount == 1
 
     def list(self) -> list[dict]:
@@ -109,7 +102,7 @@ class AccessStore:
             r = con.execute("select * from keys where key_hash = ?", (hash_key(token.strip()),)).fetchone()
         if r is None or r["revoked_at"] is not None:
             return None
-        if r["expires_at"] and r["expires_at"] < _now():
+        if r["expires_at"] and r["expires_at"] < utcnow():
             return None
         return Grant(key_id=r["id"], holder=r["holder"], scope_type=r["scope_type"], scope=r["scope"])
 
@@ -119,7 +112,7 @@ class AccessStore:
         expires = (datetime.now(timezone.utc) + timedelta(days=days)).isoformat(timespec="seconds")
         with closing(self.connect()) as con:
             con.execute("insert into sessions (id_hash, key_id, created_at, expires_at) values (?,?,?,?)",
-                        (hash_key(sid), grant.key_id, _now(), expires))
+                        (hash_key(sid), grant.key_id, utcnow(), expires))
         return sid
 
     def resolve_session(self, sid: str | None) -> Grant | None:
@@ -129,8 +122,8 @@ class AccessStore:
         with closing(self.connect()) as con:
             r = con.execute(
                 "select k.* from sessions s join keys k on k.id = s.key_id"
-                " where s.id_hash = ? and s.ended_at is null and s.expires_at > ?", (hash_key(sid), _now())).fetchone()
-        if r is None or r["revoked_at"] is not None or (r["expires_at"] and r["expires_at"] < _now()):
+                " where s.id_hash = ? and s.ended_at is null and s.expires_at > ?", (hash_key(sid), utcnow())).fetchone()
+        if r is None or r["revoked_at"] is not None or (r["expires_at"] and r["expires_at"] < utcnow()):
             return None
         return Grant(key_id=r["id"], holder=r["holder"], scope_type=r["scope_type"], scope=r["scope"])
 
@@ -138,14 +131,14 @@ class AccessStore:
         if sid:
             with closing(self.connect()) as con:
                 con.execute("update sessions set ended_at = ? where id_hash = ? and ended_at is null",
-                            (_now(), hash_key(sid)))
+                            (utcnow(), hash_key(sid)))
 
     def log(self, grant: Grant | None, action: str, target: str, rows: int | None, status: int) -> None:
         with closing(self.connect()) as con:
             con.execute(
                 "insert into access_log (at, key_id, holder, scope_type, scope, action, target, rows, status)"
                 " values (?,?,?,?,?,?,?,?,?)",
-                (_now(), grant.key_id if grant else None, grant.holder if grant else None,
+                (utcnow(), grant.key_id if grant else None, grant.holder if grant else None,
                  grant.scope_type if grant else None, grant.scope if grant else None, action, target, rows, status),
             )
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sudata.store import PublishedStore, utcnow
+from sudata.ledger import utcnow
+from sudata.store import PublishedStore
 from sudata.vocabulary import DOMAINS, OPEN_TYPE_LABELS, UPDATE_FREQUENCIES
 
 # (header in the template, field, required, what to write)

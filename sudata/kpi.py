@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from sudata.directory import SCHEMA as DIRECTORY_SCHEMA
 from sudata.directory import plan_progress
-from sudata.store import PublishedStore, utcnow
+from sudata.ledger import utcnow
+from sudata.store import PublishedStore
 
 TARGETS = {"catalog_entries": 10_000, "high_quality_datasets": 300, "data_products": 500}
 HIGH_QUALITY_SCORE = 0.90

@@ -22,12 +22,12 @@ import sqlite3
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from sudata.crash import crash_point
 from sudata.files import sha256_file
+from sudata.ledger import utcnow
 
 SCHEMA = """
 create table if not exists datasets (
@@ -84,10 +84,6 @@ create table if not exists suonline_slices (
 );
 create index if not exists quality_runs_dataset on quality_runs(dataset, checked_at);
 """
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

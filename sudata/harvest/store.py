@@ -14,7 +14,8 @@ import uuid
 from contextlib import closing
 from dataclasses import asdict
 
-from sudata.store import PublishedStore, utcnow
+from sudata.ledger import utcnow
+from sudata.store import PublishedStore
 
 from .records import Record
 

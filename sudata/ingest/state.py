@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
 from pathlib import Path
+
+from sudata.ledger import open_ledger, utcnow
 
 SCHEMA = """
 create table if not exists files (
@@ -53,17 +54,12 @@ create table if not exists quarantine (
 """
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+now = utcnow  # the clock every ledger records
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=60, isolation_level=None)
-    con.execute("pragma journal_mode=wal")
-    con.executescript(SCHEMA)
+    con = open_ledger(path, SCHEMA, wal=True)
     _migrate(con)
-    con.row_factory = sqlite3.Row
     return con
 
 

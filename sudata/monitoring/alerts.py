@@ -11,8 +11,9 @@ import json
 import sqlite3
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
+
+from sudata.ledger import open_ledger, utcnow
 
 KINDS = ("late_drop", "missing_drop", "run_failed", "blocked_dataset", "quarantined_file", "anomaly",
          "access_spike", "access_denied")
@@ -42,10 +43,6 @@ create table if not exists deliveries (
 """
 
 
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True)
 class Alert:
     key: str
@@ -73,11 +70,7 @@ class AlertStore:
         self.path = Path(path)
 
     def connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.executescript(SCHEMA)
-        return con
+        return open_ledger(self.path, SCHEMA, timeout=30)
 
     def record(self, alert: Alert) -> bool:
         """Store the alert; False when its key was raised before (nothing is changed then)."""

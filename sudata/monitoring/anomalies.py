@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from sudata.ingest import state
+from sudata.ledger import open_ledger
 from sudata.store import PublishedStore
 
 WEEKS = 8            # same-weekday window
@@ -121,10 +122,7 @@ class Observations:
         self.path = Path(path)
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        con.executescript(SCHEMA)
-        return con
+        return open_ledger(self.path, SCHEMA, timeout=30)
 
     def record(self, dataset: str, drop_date: str, rows: int, null_rates: dict[str, float]) -> None:
         with closing(self._connect()) as con:

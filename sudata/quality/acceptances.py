@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
 from pathlib import Path
+
+from sudata.ledger import open_ledger, utcnow
 
 SCHEMA = """
 create table if not exists acceptances (
@@ -44,20 +45,12 @@ begin select raise(abort, 'acceptances are an audit trail: a recorded fact is ne
 """
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class Acceptances:
     def __init__(self, path: Path):
         self.path = Path(path)
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.executescript(SCHEMA)
-        return con
+        return open_ledger(self.path, SCHEMA)
 
     def accept(self, dataset: str, check_name: str, *, by: str, reason: str, source: str | None = None) -> int:
         if not by.strip() or not reason.strip():
@@ -65,7 +58,7 @@ class Acceptances:
         with closing(self._connect()) as con:
             cur = con.execute(
                 "insert into acceptances (dataset, check_name, accepted_by, reason, accepted_at, source)"
-                " values (?, ?, ?, ?, ?, ?)", (dataset, check_name, by.strip(), reason.strip(), _now(), source))
+                " values (?, ?, ?, ?, ?, ?)", (dataset, check_name, by.strip(), reason.strip(), utcnow(), source))
             return int(cur.lastrowid)
 
     def pending(self, dataset: str) -> list[dict]:
@@ -82,12 +75,12 @@ class Acceptances:
             return
         with closing(self._connect()) as con:
             con.executemany("update acceptances set used_version = ?, used_run_id = ?, used_at = ?"
-                            " where id = ? and used_at is null", [(version, run_id, _now(), i) for i in ids])
+                            " where id = ? and used_at is null", [(version, run_id, utcnow(), i) for i in ids])
 
     def withdraw(self, acceptance_id: int) -> bool:
         with closing(self._connect()) as con:
             cur = con.execute("update acceptances set withdrawn_at = ? where id = ? and used_at is null"
-                              " and withdrawn_at is null", (_now(), acceptance_id))
+                              " and withdrawn_at is null", (utcnow(), acceptance_id))
             return cur.rowcount == 1
 
     def history(self, dataset: str | None = None) -> list[dict]:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from sudata.ledger import utcnow
 from sudata.quality.acceptances import apply_acceptances
 from sudata.quality.frames import fetch_frame, fetch_value, quote_ident, quote_relation, relation_columns
 from sudata.quality.report import DIMENSIONS, CheckResult, QualityReport
@@ -78,10 +79,6 @@ def dbt_checks(results: Iterable[Mapping]) -> list[CheckResult]:
             detail += "; e.g. " + ", ".join("|".join(str(v) for v in k.values()) for k in r["failing_keys"])
         checks.append(CheckResult(name, "dbt", dimension, passed, blocking, observed, detail))
     return checks
-
-
-def _utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def sql_table_checks(con, relation: str, primary_key: Sequence[str], *, previous_row_count: int | None,
@@ -298,7 +295,7 @@ def check_dataset(con, target: GateTarget, evidence: GateEvidence = GateEvidence
     state it; a suite holds only what dbt tests cannot say (tests/test_quality.py keeps it so).
     """
     started = time.perf_counter()
-    checked_at = _utcnow()
+    checked_at = utcnow()
     suite = target.suite
     if suite is None:
         try:
