@@ -36,8 +36,13 @@ def parse_args(argv):
     ap.add_argument("--days", type=int, default=2, help="drop dates of the full run (default %(default)s)")
     ap.add_argument("--sources", type=int, default=1000, help="sources of the synthetic registry (default %(default)s)")
     ap.add_argument("--defs-reps", type=int, default=5, help="repetitions of the definitions load (default %(default)s)")
+    ap.add_argument("--growing-rows", type=int, default=10_000_000,
+                    help="growing-history case: raw rows of the history (default %(default)s)")
+    ap.add_argument("--growing-days", type=int, default=30,
+                    help="growing-history case: drop dates of the history (default %(default)s)")
     ap.add_argument("--skip", action="append", default=[],
-                    choices=["floor", "scan", "incremental", "rebuild", "defs", "portal", "credit"], help="leave a part out (repeatable)")
+                    choices=["floor", "scan", "incremental", "rebuild", "growing", "defs", "portal", "credit"],
+                    help="leave a part out (repeatable)")
     ap.add_argument("--workdir", type=Path, default=BENCH_DIR / WORK_DIR_NAME, help="scratch space (default bench/work)")
     ap.add_argument("--out", type=Path, default=BENCH_DIR / RESULTS_DIR_NAME, help="report directory (default bench/results)")
     ap.add_argument("--keep", action="store_true", help="keep the generated drops and homes in the work directory")
@@ -45,6 +50,7 @@ def parse_args(argv):
     if args.quick:
         args.scales = QUICK_SCALES if "--scales" not in (argv or sys.argv) else args.scales
         args.defs_reps = min(args.defs_reps, 3)
+        args.growing_rows, args.growing_days = min(args.growing_rows, 100_000), min(args.growing_days, 4)
     args.scales = [int(float(s)) for s in str(args.scales).replace("_", "").split(",") if s.strip()]
     return args
 
@@ -231,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for n in args.scales:
         report["scales"].append(measure_scale(n, args, work))
+    if "growing" not in args.skip:
+        from bench.growing import measure_growing
+
+        say(f"growing history: {args.growing_rows:,} rows over {args.growing_days} dates, then one new date")
+        try:
+            report["growing"] = measure_growing(args.growing_rows, args.growing_days, work, say=say, keep=args.keep)
+        except Exception as exc:  # noqa: BLE001
+            report["growing"] = {"rows": args.growing_rows, "days": args.growing_days, "error": _err(exc)}
     if "defs" not in args.skip:
         say(f"definitions load with {args.sources:,} sources × {args.defs_reps}")
         from bench.defs_load import measure_defs_load

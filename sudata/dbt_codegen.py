@@ -179,6 +179,8 @@ def intermediate_yaml(sources: dict[str, Source]) -> dict:
         models.append({
             "name": f"int_{s.id}__deduped",
             "description": f"{s.title}：可用的行（拒收的在 int_quarantined_rows），每个主键一行，以最新交付的更正为准。",
+            # merged by key each night (dbt_project.yml, macros/incremental.sql)
+            "config": {"unique_key": list(s.staged_key)},
             "data_tests": model_tests,
             "columns": [{"name": n, "data_tests": t} for n, t in column_tests.items()],
         })
@@ -249,7 +251,8 @@ def mart_yaml(source: Source) -> dict:
     return {
         "name": meta.name,
         "description": meta.description,
-        "config": {"meta": {"catalog": meta.as_meta(), "declared_in": f"registry/{source.origin}", "source": source.id}},
+        "config": {"unique_key": list(meta.primary_key),
+                   "meta": {"catalog": meta.as_meta(), "declared_in": f"registry/{source.origin}", "source": source.id}},
         "data_tests": ["no_clear_pii", *model_tests],
         "columns": columns,
     }

@@ -27,6 +27,7 @@ stable for paging and diffing.
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -89,6 +90,13 @@ def _stream_slices(con, table: str, unit_column: str, order: str, out_dir: Path,
         if not counts[code]:  # no run of rows opened a file for it
             pq.write_table(empty, out_dir / f"{code}.parquet", compression="zstd")
     return counts
+
+
+def _same_file(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def write_slices(
@@ -166,8 +174,8 @@ def write_slices(
         districts = [u for u in units_master.all_units() if u.level == units_master.DISTRICT]
         counts = _stream_slices(con, t_rows, "_su_district_", order, out_dir, [d.code for d in districts])
         if scope_column == "district_code":
-            for unit in streets:  # a street sees its district's rows: the same file
-                shutil.copyfile(out_dir / f"{unit.district_code}.parquet", out_dir / f"{unit.code}.parquet")
+            for unit in streets:  # a street sees its district's rows: the same file (linked where possible)
+                _same_file(out_dir / f"{unit.district_code}.parquet", out_dir / f"{unit.code}.parquet")
                 counts[unit.code] = counts[unit.district_code]
         else:
             counts.update(_stream_slices(con, t_rows, "_su_street_", order, out_dir, [u.code for u in streets]))

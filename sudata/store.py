@@ -167,6 +167,8 @@ class PublishedStore:
                 return current["version"]
             with closing(self.connect()) as con:
                 version = self._next_version(con, entry.name)
+                if current:
+                    _share_unchanged(staging, self.root, self.slices(entry.name, current["version"]), built)
                 _stamp_version(staging, built, version)
                 _fsync_tree(staging)
                 rel = Path("datasets") / entry.name / f"v{version:06d}"
@@ -393,6 +395,27 @@ def _decode(row: dict) -> dict:
 def _same_data(current_files: dict, new_files: dict) -> bool:
     a, b = current_files.get("parquet", {}), new_files.get("parquet", {})
     return bool(a.get("sha256")) and a.get("sha256") == b.get("sha256")
+
+
+def _share_unchanged(staging: Path, root: Path, current_slices: list[dict], built: dict) -> None:
+    """A Su Online slice identical to the current version's one becomes a hard link to it: the new version
+    stays complete on its own (a link is a name of the same immutable file, which no version ever rewrites,
+    and removing one version's directory leaves the others' files in place), and a night that changed a few
+    units stores only their slices. Falls back to the copy where the filesystem cannot link."""
+    previous = {s["unit_code"]: s for s in current_slices}
+    for s in built.get("slices", []):
+        before = previous.get(s["unit_code"])
+        if not before or before["sha256"] != s["sha256"]:
+            continue
+        new, old = staging / s["path"], root / before["path"]
+        if not old.exists() or new.stat().st_size != old.stat().st_size:
+            continue
+        spare = new.with_name(new.name + ".link")
+        try:
+            os.link(old, spare)
+        except OSError:
+            return
+        os.replace(spare, new)
 
 
 def _stamp_version(directory: Path, built: dict, version: int) -> None:

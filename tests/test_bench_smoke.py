@@ -109,12 +109,20 @@ def test_report_files_and_targets(tmp_path):
         }],
         "defs_load": {"sources": 1000, "import": {"median_s": 3.2, "min_s": 3.0, "max_s": 3.5, "runs_s": [3.2],
                                                   "peak_rss_mb": 300.0}},
+        "growing": {"rows": 10_000_000, "days": 30, "new_drop_date": "2026-12-24",
+                    "checkpoints": [{"history_days": d, "wall_s": 40.0 + d, "peak_rss_mb": 1400.0 + d, "stages_s": stages}
+                                    for d in (7, 15, 22, 30)],
+                    "next_night": {"wall_s": 70.0}, "alone": {"wall_s": 50.0}, "next_vs_alone": 1.4,
+                    "peak_rss_mb": 2100.0, "published_bytes": {"apparent": 3 << 20, "stored": 1 << 20}},
     }
     files = write_report(report, tmp_path / "results")
     status = {t["target"]: t["status"] for t in evaluate_targets(report)}
     assert status == {"full_vs_floor": "not met", "gate_vs_transformation": "met", "incremental_vs_rebuild": "met",
-                      "peak_memory": "met", "defs_load": "met"}
+                      "peak_memory": "met", "defs_load": "not met", "next_night_vs_alone": "met",
+                      "growing_peak_memory": "not met"}
     md = files["markdown"].read_text(encoding="utf-8")
+    assert "| 30 | 70.0 s |" in md
+    assert (tmp_path / "results" / "growing.png").stat().st_size > 10_000
     assert "| Full nightly run ≤ 1.5× the floor (b) | 2.00× | ❌ not met |" in md
     assert files["chart"] and files["chart"].stat().st_size > 10_000
     assert json.loads(files["json"].read_text(encoding="utf-8"))["scales"][0]["ratios"]["a_over_b"] == 2.0

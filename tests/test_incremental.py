@@ -3,6 +3,8 @@ the one a rebuild from scratch gives. A catch-up of several dates is one run."""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from contextlib import closing
 from pathlib import Path
@@ -93,6 +95,9 @@ def test_the_incremental_night_ends_where_a_rebuild_ends(nights):
     incremental, rebuilt = _current_data(nights["nightly"]), _current_data(nights["rebuilt"])
     assert len(incremental) >= 15
     assert incremental == rebuilt
+    contents = _content(nights["nightly"])
+    assert len([m for m in contents if m.startswith("int_")]) >= 15
+    assert contents == _content(nights["rebuilt"])
     for model in ("stg_air_quality_hourly", "stg_schools", "stg_job_postings"):
         sql = f"select count(*) from {model} where _drop_date = cast(? as date)"
         for day in DAYS:
@@ -118,18 +123,141 @@ def test_staging_models_are_incremental_by_drop_date():
     assert "macro.sudata.new_drops_only" in standard["depends_on"]["macros"]
 
 
-def test_a_corrected_older_drop_replaces_its_date_in_staging(nights):
-    mp, raw, paths = nights["mp"], nights["raw"], nights["nightly"]
-    (csv,) = sorted((raw / "ecology_environment" / "air_quality_hourly" / DAYS[0]).glob("*.csv"))
-    lines = csv.read_bytes().splitlines(keepends=True)
-    csv.write_bytes(b"".join(lines[:-25]))  # the department withdraws its last 25 readings of that day
-    sql = "select count(*) from stg_air_quality_hourly where _drop_date = cast(? as date)"
-    before = {d: _count(paths, sql, [d]) for d in DAYS}
+STAGED_ON = "select count(*) from stg_air_quality_hourly where _drop_date = cast(? as date)"
 
-    assert _run(mp, paths.home, raw) == 0
-    after = {d: _count(paths, sql, [d]) for d in DAYS}
+
+def _redeliver(folder: Path, encoding: str, *, withdraw: int, change: int, column: int, delta: int) -> None:
+    """A department's corrected redelivery of a CSV drop: its last ``withdraw`` records left out and a number
+    in ``column`` of its first ``change`` records corrected by ``delta``."""
+    (path,) = sorted(folder.glob("*.csv"))
+    text = path.read_bytes().decode(encoding)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    rows = rows[:-withdraw]
+    for row in rows[:change]:
+        if row[column].strip().isdigit():
+            row[column] = str(int(row[column]) + delta)
+    out = io.StringIO()
+    csv.writer(out, lineterminator=newline).writerows([header, *rows])
+    path.write_bytes(out.getvalue().encode(encoding))
+
+
+def _int_models(paths: Paths) -> list[str]:
+    with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
+        return sorted(r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_name like 'int\\_%' escape '\\'").fetchall())
+
+
+def _sorted_content_hash(con, relation: str) -> tuple[int, str]:
+    """Row count and the hash of the sorted rows; _changed_at (when the row was last merged) is left out."""
+    columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall() if r[0] != "_changed_at"]
+    rows = f"select cast(row({', '.join(chr(34) + c + chr(34) for c in columns)}) as varchar) as r from {relation}"
+    return con.execute(f"select count(*), md5(coalesce(string_agg(r, chr(10) order by r), '')) from ({rows})").fetchone()
+
+
+def _content(paths: Paths) -> dict[str, tuple[int, str]]:
+    """Sorted-content hashes of every intermediate model and of every published dataset's current data."""
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(paths.published)
+    out = {}
+    with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
+        for model in _int_models(paths):
+            out[model] = _sorted_content_hash(con, model)
+        for d in store.datasets():
+            current = store.current_version(d["name"])
+            parquet = store.path(current["path"]) / current["files"]["parquet"]["path"]
+            out[f"published:{d['name']}"] = _sorted_content_hash(con, f"read_parquet('{parquet}')")
+    return out
+
+
+@pytest.fixture(scope="module")
+def redelivery(nights):
+    """A night that redelivers the first date corrected (records withdrawn, values changed) for a measurement
+    source, a published master source and a source that references another, then a rebuild from scratch."""
+    mp, raw, paths = nights["mp"], nights["raw"], nights["nightly"]
+    before = {"staged": {d: _count(paths, STAGED_ON, [d]) for d in DAYS},
+              "content": _content(paths), "schools": _version_files(paths, "schools")}
+    _redeliver(raw / "ecology_environment" / "air_quality_hourly" / DAYS[0], "utf-8",
+               withdraw=25, change=10, column=4, delta=7)                      # AQI
+    _redeliver(raw / "education" / "schools" / DAYS[0], "gbk", withdraw=5, change=10, column=6, delta=1)  # students
+    _redeliver(raw / "culture_tourism" / "scenic_visitors_daily" / DAYS[0], "gbk",
+               withdraw=5, change=5, column=2, delta=100)                    # visitors
+    code = _run(mp, paths.home, raw)
+    rebuilt = nights["rebuilt"].home.parent / "rebuilt_after_redelivery"
+    rebuild = _run(mp, rebuilt, raw)
+    yield {"codes": (code, rebuild), "before": before, "rebuilt": Paths(home=rebuilt, raw=raw)}
+
+
+def _version_files(paths: Paths, name: str) -> dict:
+    from sudata.store import PublishedStore
+
+    store = PublishedStore(paths.published)
+    current = store.current_version(name)
+    return {"version": current["version"],
+            "slices": {s["unit_code"]: (s["sha256"], store.path(s["path"])) for s in store.slices(name, current["version"])}}
+
+
+def test_the_intermediate_models_and_published_marts_are_merged_by_key():
+    import json
+
+    from orchestration.project import dbt_project, ensure_manifest
+
+    ensure_manifest()
+    manifest = json.loads(dbt_project.manifest_path.read_text("utf-8"))
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    merged = [n for n in nodes if n["name"].endswith("__deduped") or "macro.sudata.publish_as_is" in n["depends_on"]["macros"]]
+    assert len(merged) >= 20
+    for node in merged:
+        assert node["config"]["materialized"] == "incremental", node["name"]
+        assert node["config"]["incremental_strategy"] == "delete+insert" and node["config"]["unique_key"], node["name"]
+        assert any("drop_tombstones" in h["sql"] for h in node["config"]["post-hook"]), node["name"]
+
+
+def test_a_night_recomputes_only_the_keys_its_drops_touched(nights):
+    """After the third night, only the keys delivered that night carry its load time."""
+    paths = nights["nightly"]
+    sql = ("select count(*) filter (where _changed_at = (select max(_changed_at) from int_schools__deduped)), count(*)"
+           " from int_schools__deduped")
+    with closing(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
+        changed, total = con.execute(sql).fetchone()
+        (third_night,) = con.execute("select count(distinct school_code) from stg_schools where _drop_date = cast(? as date)",
+                                     [DAYS[-1]]).fetchone()
+    assert 0 < changed <= third_night < total
+
+
+def test_after_a_corrected_redelivery_the_content_equals_a_rebuild(nights, redelivery):
+    assert redelivery["codes"] == (0, 0)
+    incremental, rebuilt = _content(nights["nightly"]), _content(redelivery["rebuilt"])
+    assert incremental == rebuilt
+    before = redelivery["before"]["content"]
+    # the withdrawn records left the models (a delete+insert by key alone would have kept them)
+    for withdrawn in ("int_air_quality_hourly__deduped", "int_schools__deduped", "int_scenic_visitors_daily__deduped"):
+        assert incremental[withdrawn][0] < before[withdrawn][0], withdrawn
+    for changed in ("int_air_quality_hourly__deduped", "int_schools__deduped", "int_scenic_visitors_daily__deduped",
+                    "published:schools", "published:air_quality_daily", "published:scenic_spot_visitors"):
+        assert incremental[changed] != before[changed], changed
+
+
+def test_a_corrected_older_drop_replaces_its_date_in_staging(nights, redelivery):
+    paths = nights["nightly"]
+    before = redelivery["before"]["staged"]
+    after = {d: _count(paths, STAGED_ON, [d]) for d in DAYS}
     assert after[DAYS[0]] == before[DAYS[0]] - 25, "the corrected date is replaced, not appended to"
     assert {d: after[d] for d in DAYS[1:]} == {d: before[d] for d in DAYS[1:]}
     landed = _count(paths, "select count(*) from read_parquet(?)",
                     [str(paths.lake / "raw" / "air_quality_hourly" / f"{DAYS[0]}.parquet")])
     assert after[DAYS[0]] == landed
+
+
+def test_a_new_version_shares_the_slices_it_did_not_change(nights, redelivery):
+    old, new = redelivery["before"]["schools"], _version_files(nights["nightly"], "schools")
+    assert new["version"] > old["version"]
+    same = [u for u in new["slices"] if new["slices"][u][0] == old["slices"][u][0]]
+    changed = [u for u in new["slices"] if u not in same]
+    assert same and changed
+    for unit in same:  # one file, two names: the old version keeps it, the new one is complete
+        assert new["slices"][unit][1].stat().st_ino == old["slices"][unit][1].stat().st_ino, unit
+    for unit in changed:
+        assert new["slices"][unit][1].stat().st_ino != old["slices"][unit][1].stat().st_ino, unit
+        assert new["slices"][unit][1].exists() and old["slices"][unit][1].exists()

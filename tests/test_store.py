@@ -1,6 +1,8 @@
 """The published store: versions are immutable and become current in one step, or not at all."""
 
+import hashlib
 import json
+import shutil
 
 import pytest
 
@@ -164,3 +166,30 @@ def test_status_lines_name_the_datasets_behind():
     assert text.startswith("CURRENT VERSIONS COME FROM DIFFERENT NIGHTS: 2 datasets are behind 2026-11-24")
     assert "not yet published for 2026-11-24" in text and "  d (as of 2026-11-23)" in text
     assert "blocked by their quality gate on 2026-11-24" in text and "  c (as of 2026-11-23)" in text
+
+
+def sliced(payload: bytes, slices: dict[str, bytes]):
+    def build(directory):
+        built = builder(payload)(directory)
+        (directory / "suonline").mkdir()
+        for unit, data in slices.items():
+            (directory / "suonline" / f"{unit}.parquet").write_bytes(data)
+            built["slices"].append({"unit_code": unit, "unit_level": "street", "row_count": 1,
+                                    "sha256": hashlib.sha256(data).hexdigest(), "path": f"suonline/{unit}.parquet"})
+        return built
+    return build
+
+
+def test_a_new_version_links_the_slices_it_shares_with_the_current_one(tmp_path):
+    store = PublishedStore(tmp_path)
+    store.publish(entry(), sliced(b"one", {"320508001": b"same", "320508002": b"old"}), run_id="r1",
+                  drop_date="2026-11-23", quality=QUALITY)
+    store.publish(entry(), sliced(b"two", {"320508001": b"same", "320508002": b"new"}), run_id="r2",
+                  drop_date="2026-11-24", quality=QUALITY)
+    v1, v2 = tmp_path / "datasets/schools/v000001/suonline", tmp_path / "datasets/schools/v000002/suonline"
+    assert (v2 / "320508001.parquet").stat().st_ino == (v1 / "320508001.parquet").stat().st_ino
+    assert (v2 / "320508002.parquet").stat().st_ino != (v1 / "320508002.parquet").stat().st_ino
+    assert (v1 / "320508002.parquet").read_bytes() == b"old" and (v2 / "320508002.parquet").read_bytes() == b"new"
+    shutil.rmtree(v1.parent)  # an old version removed: the new one stays complete
+    assert (v2 / "320508001.parquet").read_bytes() == b"same"
+    assert not list(v2.glob("*.link"))

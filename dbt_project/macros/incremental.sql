@@ -6,12 +6,70 @@
     insert_overwrite of the _drop_date partitions on Spark (configured in dbt_project.yml). A change to a model's SQL or to a seed it
     joins needs `sudata run --full-refresh` (dbt's --full-refresh) to restage the history.
 #}
-{% macro new_drops_only(loaded_at='_loaded_at') -%}
+{% macro new_drops_only(loaded_at='_loaded_at', watermark=none) -%}
     {%- if is_incremental() -%}
-        where {{ loaded_at }} > (
-            select coalesce(max({{ loaded_at }}), cast('1970-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
-            from {{ this }}
-        )
+        where {{ loaded_at }} > {{ sudata.built_up_to(watermark or loaded_at) }}
     {%- endif -%}
 {%- endmacro %}
 
+
+{#
+    The intermediate models and the marts published as they are are incremental by key: a night recomputes
+    only the keys its drops touched and merges them by key (unique_key, delete+insert; merge on Spark).
+
+    Every row carries _changed_at, the load time of the newest drop that changed its key (on a rebuild, the
+    load time of its own drop), so a model reads of its upstream only the rows changed since it was last
+    built: built_up_to() is that watermark, the newest _changed_at of the model itself.
+
+    A key that a corrected redelivery withdraws has no row any more. A delete+insert by key would keep its
+    old one, so the model emits it as a tombstone (the key, every other column null, _changed_at null):
+    the merge replaces the old row with it, and the post-hook drop_tombstones() deletes it.
+#}
+{% macro built_up_to(column='_changed_at') -%}
+    (
+        select coalesce(max({{ column }}), cast('1970-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
+        from {{ this }}
+    )
+{%- endmacro %}
+
+
+{# Rows of a relation (a ref) changed since this model was last built (all of them on a full build). #}
+{% macro changed_since_built(alias='') -%}
+    {%- if is_incremental() -%}
+        where {{ alias ~ '.' if alias }}_changed_at > {{ sudata.built_up_to() }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# key columns → "left.k1 = right.k1 and left.k2 = right.k2" #}
+{% macro keys_equal(left, right, key) -%}
+    {%- for k in key %}{{ left }}.{{ k }} = {{ right }}.{{ k }}{% if not loop.last %} and {% endif %}{% endfor -%}
+{%- endmacro %}
+
+
+{#
+    merge_touched(rows, touched, key, columns): on an incremental run, one row per touched key in the model's
+    columns: the recomputed row from `rows` (a CTE), or a tombstone where `rows` no longer holds the key.
+    On a full build, `rows` as they are.
+#}
+{% macro merge_touched(rows, touched, key, columns) -%}
+    {%- if is_incremental() -%}
+    select
+        {%- for c in columns %}
+        {{ touched if c in key else rows }}.{{ c }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ touched }}
+    left join {{ rows }}
+        on {{ sudata.keys_equal(touched, rows, key) }}
+    {%- else -%}
+    select * from {{ rows }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# The post-hook of every model merged by key: the tombstones of withdrawn keys leave the model. #}
+{% macro drop_tombstones() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where _changed_at is null
+    {%- endif -%}
+{%- endmacro %}

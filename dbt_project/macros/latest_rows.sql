@@ -10,20 +10,81 @@
         final    the declared columns, the source's rule columns, the location and the lineage
 
     street_code_origin: declared | remapped (pre-2012 prefix replaced) | address.
+
+    Incremental by key (macros/incremental.sql): a night recomputes, over the whole staged history of
+    each, only the keys it touched: the keys of the drops staged since the last build, the keys whose row
+    came from a date delivered again (a corrected redelivery may no longer hold them: they leave as
+    tombstones), and the keys whose referenced record appeared or went.
 #}
 {% macro latest_rows(source_id) -%}
 {%- set s = sudata.declarations()['sources'][source_id] -%}
 {%- set street = s.get('street') -%}
 {%- set address = s.get('address') -%}
 {%- set columns = sudata.carried_columns(s) -%}
+{%- set key = s['key'] -%}
+{%- set keys = key | join(', ') -%}
+{%- set staging = ref('stg_' ~ source_id) -%}
 with
+{%- if is_incremental() %}
+
+arrived as (
+
+    select {{ keys }}, _drop_date, _loaded_at
+    from {{ staging }}
+    {{ sudata.new_drops_only(watermark='_changed_at') }}
+
+),
+
+touched as (
+
+    select {{ keys }} from arrived
+    union
+    select {{ keys }} from {{ this }}
+    where _drop_date in (select _drop_date from arrived)
+    {%- for column, target in s['references'].items() %}
+    {%- set referenced = ref('int_' ~ target['source'] ~ '__deduped') %}
+    union
+    select {{ keys }} from {{ staging }}
+    where {{ column }} in (select {{ target['column'] }} from {{ referenced }} {{ sudata.changed_since_built() }})
+    union
+    select {{ keys }} from {{ this }}
+    where {{ column }} not in (select {{ target['column'] }} from {{ referenced }})
+    {%- endfor %}
+
+),
+
+{# the load time of the newest drop behind tonight's changes: the _changed_at of every recomputed key #}
+tonight as (
+
+    select max(changed_at) as changed_at
+    from (
+        select _loaded_at as changed_at from arrived
+        {%- for column, target in s['references'].items() %}
+        union all
+        select max(_changed_at) as changed_at from {{ ref('int_' ~ target['source'] ~ '__deduped') }}
+        {%- endfor %}
+    ) as stamps
+
+),
 
 staged as (
 
-    select * from {{ ref('stg_' ~ source_id) }}
+    select staged_rows.*
+    from {{ staging }} as staged_rows
+    inner join touched
+        on {{ sudata.keys_equal('staged_rows', 'touched', key) }}
+    where staged_rows.reject_reason is null
+
+),
+{%- else %}
+
+staged as (
+
+    select * from {{ staging }}
     where reject_reason is null
 
 ),
+{%- endif %}
 {%- if address %}
 
 {{ sudata.address_street_ctes('staged', address) }},
@@ -65,7 +126,8 @@ located as (
         {%- endif %}
         staged._source_file,
         staged._drop_date,
-        staged._row_number
+        staged._row_number,
+        staged._loaded_at
     from staged
     {%- if address %}
     left join addresses
@@ -95,12 +157,18 @@ final as (
         {%- endfor %}
         _source_file,
         _drop_date,
-        _row_number
+        _row_number,
+        {%- if is_incremental() %}
+        (select changed_at from tonight) as _changed_at
+        {%- else %}
+        _loaded_at as _changed_at
+        {%- endif %}
     from latest
 
 )
 
-select * from final
+{{ sudata.merge_touched('final', 'touched', key, columns + sudata.location_columns(s)
+                        + ['_source_file', '_drop_date', '_row_number', '_changed_at']) }}
 {%- endmacro %}
 
 

@@ -3,33 +3,54 @@
     its registry entry: the declared columns of int_<source>__deduped, in the declared order, each
     personal column governed (masked or pseudonymised) as its grade and the dataset's open type require.
     The catalog metadata, column texts and tests are in the generated YAML beside it.
+
+    Incremental by key (macros/incremental.sql): a night governs only the rows of the intermediate model
+    changed since the last build, and the keys the intermediate model no longer holds leave as tombstones.
 #}
 {% macro publish_as_is(dataset) -%}
 {%- set d = sudata.declarations()['datasets'][dataset] -%}
 {%- set s = sudata.declarations()['sources'][d['source']] -%}
 {%- set pii = {} -%}
 {%- for c in s['columns'] if c.get('pii') -%}{%- do pii.update({c['staged']: c['pii']}) -%}{%- endfor -%}
+{%- set key = s['key'] -%}
+{%- set intermediate = ref('int_' ~ d['source'] ~ '__deduped') -%}
 with
 
 rows as (
 
-    select * from {{ ref('int_' ~ d['source'] ~ '__deduped') }}
+    select * from {{ intermediate }}
+    {{ sudata.changed_since_built() }}
 
 ),
+{%- if is_incremental() %}
+
+touched as (
+
+    select {{ key | join(', ') }} from rows
+    union
+    select {{ key | join(', ') }} from {{ this }} as published
+    where not exists (
+        select 1 from {{ intermediate }} as current_rows
+        where {{ sudata.keys_equal('current_rows', 'published', key) }}
+    )
+
+),
+{%- endif %}
 
 final as (
 
     select
         {%- for column in d['columns'] %}
         {%- if column in pii %}
-        {{ sudata.govern(column, pii[column]) }} as {{ column }}{% if not loop.last %},{% endif %}
+        {{ sudata.govern(column, pii[column]) }} as {{ column }},
         {%- else %}
-        {{ column }}{% if not loop.last %},{% endif %}
+        {{ column }},
         {%- endif %}
         {%- endfor %}
+        _changed_at
     from rows
 
 )
 
-select * from final
+{{ sudata.merge_touched('final', 'touched', key, d['columns'] + ['_changed_at']) }}
 {%- endmacro %}
