@@ -4,6 +4,7 @@ dimension, accessibility (可访问性), which only the portal can measure."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 from .catalog import DATA_FORMATS, Dataset
@@ -64,18 +65,32 @@ def blocked_update(d: Dataset, runs: list[dict]) -> dict | None:
     }
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) → SHA-256, across snapshots
+_DIGESTS_LOCK = threading.Lock()
+
+
 def _sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        known = _DIGESTS.get(key)
+    if known is not None:
+        return known
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1024 * 1024), b""):
             h.update(chunk)
-    return h.hexdigest()
+    with _DIGESTS_LOCK:
+        if len(_DIGESTS) >= 65536:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest = h.hexdigest()
+    return digest
 
 
 def accessibility(portal, d: Dataset) -> dict:
     """可访问性 of the current version: each format's file is in the store and matches its recorded
-    SHA-256, and the row API can open the Parquet file. Checksums are computed once per snapshot
-    (versions are immutable; a new publication makes a new snapshot)."""
+    SHA-256, and the row API can open the Parquet file. A file is hashed once while its size and
+    modification time stay the same; the result is kept for the snapshot."""
     cached = d.cache.get("accessibility")
     if cached is not None:
         return cached
