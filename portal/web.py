@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from sudata.vocabulary import ALL_DIMENSIONS
 
@@ -239,13 +240,22 @@ async def dataset_page(name: str, request: Request) -> Response:
     }
     dims = dict((d.quality or {}).get("dimensions") or {})
     own = not d.harvest and not d.directory
-    if own and d.versions:
-        dims["accessibility"] = accessibility(portal, d)
+    extras = await run_in_threadpool(_own_dataset_extras, portal, d) if own else {}
+    if "accessibility" in extras:
+        dims["accessibility"] = extras["accessibility"]
     return templates.TemplateResponse(request, "dataset.html", {
         "d": d, "org": snap.org_by_key.get(d.department), "versions": list(reversed(d.versions)),
         "chart": score_chart(d.versions), "quality": d.quality or {}, "dims": dims, "checks": checks,
         "blocked": blocked, "examples": examples, "base": base, "resource_id": resource_id,
         "license": snap.license(d), "gate_block": blocked_update(d, runs) if own else None,
-        "preview": preview_rows(portal, d) if own else None,
-        "downloads": portal.access.download_counts(d.name) if own else {},
+        "preview": extras.get("preview"), "downloads": extras.get("downloads", {}),
     })
+
+
+def _own_dataset_extras(portal, d: Dataset) -> dict:
+    """The parts of a published dataset's page that read files or the access store (off the event loop:
+    the first view of a version hashes its files)."""
+    out = {"preview": preview_rows(portal, d), "downloads": portal.access.download_counts(d.name)}
+    if d.versions:
+        out["accessibility"] = accessibility(portal, d)
+    return out
