@@ -1,4 +1,5 @@
-"""Access keys and the access log (portal side; the only state the portal writes).
+"""Access keys and the access log (portal side; the only state the portal writes),
+and the download counts shown on dataset pages.
 
 A key is a random token shown once; only its SHA-256 is stored. A key has a scope:
 ``dataset:<name>`` opens one conditional dataset, ``unit:<code>`` opens one Su Online unit
@@ -47,6 +48,13 @@ create table if not exists sessions (      -- Su Online browser logins: the cook
     created_at  text not null,
     expires_at  text not null,
     ended_at    text
+);
+create table if not exists download_counts (  -- files served per dataset and format, open data included
+    dataset     text not null,
+    format      text not null,
+    downloads   integer not null default 0,
+    last_at     text not null,
+    primary key (dataset, format)
 );
 create trigger if not exists access_log_append_only_update before update on access_log
 begin select raise(abort, 'access_log is append-only'); end;
@@ -145,3 +153,16 @@ class AccessStore:
     def access_log(self, limit: int = 100) -> list[dict]:
         with closing(self.connect()) as con:
             return [dict(r) for r in con.execute("select * from access_log order by id desc limit ?", (limit,))]
+
+    def count_download(self, dataset: str, fmt: str) -> None:
+        with closing(self.connect()) as con:
+            con.execute(
+                "insert into download_counts (dataset, format, downloads, last_at) values (?,?,1,?)"
+                " on conflict (dataset, format) do update set downloads = downloads + 1, last_at = excluded.last_at",
+                (dataset, fmt, utcnow()))
+
+    def download_counts(self, dataset: str) -> dict[str, int]:
+        """Files of ``dataset`` served so far, per format (every version counted)."""
+        with closing(self.connect()) as con:
+            return {r["format"]: r["downloads"] for r in con.execute(
+                "select format, downloads from download_counts where dataset = ?", (dataset,))}

@@ -19,7 +19,7 @@ from operation.store import OperationStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import applications, ckan, credit, dcat, files, kpi, products, web, zone
+from . import applications, ckan, credit, dcat, feeds, files, kpi, products, web, zone
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .metrics import Metrics, MetricsMiddleware
@@ -119,6 +119,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     app.include_router(ckan.router)
     app.include_router(files.router)
     app.include_router(dcat.router)
+    app.include_router(feeds.router)
     app.include_router(applications.router)
     app.include_router(zone.router)
     app.include_router(credit.router)

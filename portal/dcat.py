@@ -241,6 +241,9 @@ def _contact(d: Dataset) -> dict:
     return contact
 
 
+SPDX_SHA256 = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
+
+
 def dcat_us_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     uri = f"{base}/dataset/{d.name}"
     out = {
@@ -265,6 +268,9 @@ def dcat_us_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     freq = FREQUENCY.get(d.update_frequency)
     if freq:
         out["accrualPeriodicity"] = freq[1]
+    if d.versions:  # DCAT-US v3 (dcat:version, adms:versionNotes)
+        out["version"] = str(d.current_version)
+        out["versionNotes"] = f"第 {d.current_version} 版，{d.current.row_count} 行"
     if d.open_type != "unconditional":
         out["rights"] = "有条件开放：数据行与文件仅向持有该数据集授权密钥的申请单位提供。"
     if d.directory:
@@ -281,10 +287,18 @@ def dcat_us_dataset(d: Dataset, base: str, lic: dict | None = None) -> dict:
     for fmt in d.formats:
         f = d.current.file(fmt)
         label, media, ext = DATA_FORMATS[fmt]
-        out["distribution"].append({
+        dist = {
             "@type": "dcat:Distribution", "title": f"{d.title} ({label})", "format": label,
             "mediaType": f.get("media_type") or media, "downloadURL": f"{uri}/download.{ext}",
-        })
+        }
+        # DCAT-US v3 distribution fields: dcat:byteSize and spdx:checksum of the current version's file
+        if f.get("size") is not None:
+            dist["byteSize"] = int(f["size"])
+        if f.get("sha256"):
+            dist["checksum"] = {"algorithm": SPDX_SHA256, "checksumValue": f["sha256"]}
+        if d.current.published_at and parse_time(d.current.published_at):
+            dist["modified"] = parse_time(d.current.published_at).isoformat(timespec="seconds")
+        out["distribution"].append(dist)
     return {k: v for k, v in out.items() if v is not None}
 
 

@@ -107,6 +107,8 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
         portal.gate.record(grant, f"head.{ext}", d, None, 200)
     else:
         portal.gate.record(grant, action, d, v.row_count, 200)
+        if (request.headers.get("range") or "bytes=0-").replace(" ", "").startswith("bytes=0-"):
+            portal.access.count_download(d.name, fmt)  # a resumed download (a later range) is not a new one
     media = info.get("media_type") or DATA_FORMATS[fmt][1]
     if fmt == "csv" and "charset" not in media:
         media += "; charset=utf-8"

@@ -8,11 +8,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from sudata.vocabulary import ALL_DIMENSIONS
 
 from .catalog import (
     DATA_FORMATS, DIMENSION_LABELS, DIMENSIONS, GRADE_LABELS, OPEN_TYPE_LABELS, Dataset, Version, parse_time,
 )
 from .ckan import public_base
+from .quality_page import accessibility, blocked_update, preview_rows
 from .search import SearchQueryError, search
 
 HERE = Path(__file__).resolve().parent
@@ -75,7 +79,7 @@ templates.env.filters["human_size"] = human_size
 templates.env.filters["pct"] = score_pct
 templates.env.globals.update(
     OPEN_TYPE_LABELS=OPEN_TYPE_LABELS, GRADE_LABELS=GRADE_LABELS, DIMENSION_LABELS=DIMENSION_LABELS,
-    DIMENSIONS=DIMENSIONS, DATA_FORMATS=DATA_FORMATS,
+    DIMENSIONS=DIMENSIONS, ALL_DIMENSIONS=ALL_DIMENSIONS, DATA_FORMATS=DATA_FORMATS,
 )
 
 
@@ -209,9 +213,10 @@ async def dataset_page(name: str, request: Request) -> Response:
     if d is None or d.name != name:
         return templates.TemplateResponse(request, "not_found.html", {"name": name}, status_code=404)
     base = public_base(request)
-    blocked = []
+    blocked, runs = [], []
     try:
-        for run in portal.store.quality_runs(d.name, limit=20):
+        runs = portal.store.quality_runs(d.name, limit=20)
+        for run in runs:
             if not run.get("passed"):
                 report = run.get("report") if isinstance(run.get("report"), dict) else {}
                 failed = [c for c in report.get("checks", []) if isinstance(c, dict) and c.get("passed") is False]
@@ -233,9 +238,24 @@ async def dataset_page(name: str, request: Request) -> Response:
             "print(rows[\"total\"], rows[\"records\"][0])"
         ),
     }
-    dims = (d.quality or {}).get("dimensions") or {}
+    dims = dict((d.quality or {}).get("dimensions") or {})
+    own = not d.harvest and not d.directory
+    extras = await run_in_threadpool(_own_dataset_extras, portal, d) if own else {}
+    if "accessibility" in extras:
+        dims["accessibility"] = extras["accessibility"]
     return templates.TemplateResponse(request, "dataset.html", {
         "d": d, "org": snap.org_by_key.get(d.department), "versions": list(reversed(d.versions)),
         "chart": score_chart(d.versions), "quality": d.quality or {}, "dims": dims, "checks": checks,
         "blocked": blocked, "examples": examples, "base": base, "resource_id": resource_id,
+        "license": snap.license(d), "gate_block": blocked_update(d, runs) if own else None,
+        "preview": extras.get("preview"), "downloads": extras.get("downloads", {}),
     })
+
+
+def _own_dataset_extras(portal, d: Dataset) -> dict:
+    """The parts of a published dataset's page that read files or the access store (off the event loop:
+    the first view of a version hashes its files)."""
+    out = {"preview": preview_rows(portal, d), "downloads": portal.access.download_counts(d.name)}
+    if d.versions:
+        out["accessibility"] = accessibility(portal, d)
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from .synthetic import SPECS, rows_for, spec
+from .synthetic import SPECS, entry, rows_for, spec
 
 pytestmark = pytest.mark.browser
 
@@ -97,6 +97,20 @@ def test_works_on_a_phone(browser, live_server, tmp_path: Path):
         page.goto(live_server + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)
+    # the data dictionary reads as one card per field: nothing to scroll sideways, every value on screen
+    page.goto(live_server + "/dataset/enterprise_registry")
+    table = page.locator("table.dictionary")
+    sideways = table.evaluate("t => t.parentElement.scrollWidth - t.parentElement.clientWidth")
+    assert sideways <= 0, sideways
+    cells = page.locator("table.dictionary td[data-label='说明']")
+    assert cells.count() == len(entry(spec("enterprise_registry")).columns) > 2
+    for i in range(cells.count()):
+        box = cells.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (i, box)
+    name_box = page.locator("table.dictionary tbody th").first.bounding_box()
+    assert cells.first.bounding_box()["y"] > name_box["y"] + name_box["height"] - 1   # stacked under the field name
+    label = cells.first.evaluate("c => getComputedStyle(c, '::before').content")
+    assert "说明" in label
     # the search box is usable without zooming
     box = page.goto(live_server + "/") and page.get_by_label("搜索数据集").bounding_box()
     assert box["width"] > 250

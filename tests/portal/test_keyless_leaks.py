@@ -132,7 +132,8 @@ def served(sample_nights, tmp_path_factory) -> dict:
                 if not page["records"]:
                     break
             records[name] = (seen, total)
-        for url in ("/", "/organization", "/about/api", "/catalog.jsonld", "/data.json", "/suonline/units"):
+        for url in ("/", "/organization", "/about/api", "/catalog.jsonld", "/data.json", "/feeds/datasets.atom",
+                    "/suonline/units"):
             get(url)
         for unit in c.get("/suonline/units").json()["result"]["units"][:12]:
             get(f"/suonline/units/{unit['code']}")
