@@ -39,7 +39,23 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_date_multi(col) -%}
-    {%- set s = sudata.date_text(col) -%}
+    {{ sudata.duckdb__date_from_date_text(sudata.date_text(col)) }}
+{%- endmacro %}
+
+
+{#
+    parse_date_multi's last step: the date in text s already normalised by date_text, or null. s is
+    referenced many times, so a model passes a column holding date_text (the standard staging does).
+#}
+{% macro date_from_date_text(s) -%}
+    {{ return(adapter.dispatch('date_from_date_text', 'sudata')(s)) }}
+{%- endmacro %}
+
+{% macro default__date_from_date_text(s) -%}
+    {{ sudata.date_from_text(s) }}
+{%- endmacro %}
+
+{% macro duckdb__date_from_date_text(s) -%}
     (case
         when length({{ s }}) = 5 and try_cast({{ s }} as integer) between 20000 and 80000
             then cast(date '1899-12-30' + try_cast({{ s }} as integer) as date)
@@ -111,8 +127,14 @@
 {%- endmacro %}
 
 {% macro default__parse_timestamp_multi(col) -%}
-    {%- set day = sudata.parse_date_multi(col) -%}
-    {%- set rest = sudata.time_text(col) -%}
+    {{ sudata.timestamp_from_parts(sudata.parse_date_multi(col), sudata.time_text(col)) }}
+{%- endmacro %}
+
+{#
+    parse_timestamp_multi's last step: the timestamp of date `day` (parse_date_multi) at the time of day
+    in `rest` (time_text). Both are referenced several times: a model passes columns.
+#}
+{% macro timestamp_from_parts(day, rest) -%}
     {%- set hh = sudata.int_or_null(dbt.split_part(rest, "':'", 1)) -%}
     {%- set mi = sudata.int_or_null("coalesce(nullif(" ~ dbt.split_part(rest, "':'", 2) ~ ", ''), '0')") -%}
     (case

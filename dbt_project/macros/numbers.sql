@@ -10,8 +10,13 @@
 #}
 
 {% macro clean_number(col) -%}
+    {{ sudata.number_from_clean_text(sudata.clean_text(col)) }}
+{%- endmacro %}
+
+{# clean_number's last step, on text that is already clean_text. #}
+{% macro number_from_clean_text(t) -%}
     {%- set units = ['万元', '元', '万', '人次', '人', '张', '个', '件', '分钟', '辆', '户', '%', '¥', '￥', '约', '+'] -%}
-    {%- set text = namespace(sql="replace(replace(" ~ sudata.clean_text(col) ~ ", ',', ''), ' ', '')") -%}
+    {%- set text = namespace(sql="replace(replace(" ~ t ~ ", ',', ''), ' ', '')") -%}
     {%- for unit in units -%}
         {%- set text.sql = "replace(" ~ text.sql ~ ", " ~ sudata.sql_literal(unit) ~ ", '')" -%}
     {%- endfor -%}
@@ -40,7 +45,16 @@
 
 {# A count: an integral value (12 or 12.0); fractional or negative values give null. #}
 {% macro parse_integer(col) -%}
-    {%- set n -%}(case when {{ sudata.is_decimal_text(col, 15) }} then cast({{ col }} as decimal(24, 6)) end){%- endset -%}
+    {{ sudata.integer_from_decimal(sudata.integer_as_decimal(col)) }}
+{%- endmacro %}
+
+{# parse_integer's first step: the number in text col as a decimal wide enough for any count, or null. #}
+{% macro integer_as_decimal(col) -%}
+    (case when {{ sudata.is_decimal_text(col, 15) }} then cast({{ col }} as decimal(24, 6)) end)
+{%- endmacro %}
+
+{# parse_integer's last step, on integer_as_decimal (referenced four times: in a model, pass a column). #}
+{% macro integer_from_decimal(n) -%}
     (case
         when {{ n }} >= 0 and {{ n }} = floor({{ n }}) then cast({{ n }} as {{ dbt.type_bigint() }})
     end)

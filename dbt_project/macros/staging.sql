@@ -1,15 +1,25 @@
 {#
     The standard staging of a declared source (registry/*.yml, read through sudata.declarations()):
 
-        source   the raw partitions landed since the last run (new_drops_only)
-        cleaned  every delivered column cleaned as text by its declared type (clean_as)
-        typed    every column typed and validated by its declared type (typed_as), the street or division
-                 code checked against the seeds, and reject_reason: the first missing required value,
-                 invalid identifier, unreadable required date or unknown division code, in declared order
+        source        the raw partitions landed since the last run (new_drops_only)
+        halfwidth     every delivered column with its full-width characters made ASCII (halfwidth_as)
+        cleaned_text  every column cleaned as text by its declared type (clean_as); a date or timestamp
+                      column also as the text its date and time of day are read from, a phone as
+                      its digits (phone_digits)
+        cleaned       cleaned_text, the date of every date or timestamp column and the number of every
+                      integer column (integer_as_decimal), each read once
+        typed         every column typed and validated by its declared type (typed_as), the street or
+                      division code checked against the seeds, and reject_reason: the first missing
+                      required value, invalid identifier, unreadable required date or unknown division
+                      code, in declared order
 
     unusable_values lists (',aqi,pm25_ug_m3,') the columns whose delivered value could not be used — text in a
     number or date column, a number outside its bounds, a phone that is no phone — so that what staging
     sets to null is counted and reported (int_unusable_values), never lost silently.
+
+    Each step is a column of its own CTE that the next step refers to, never an expression repeated
+    inside the next one, so that every statement stays small on every engine (Spark's parser cannot
+    take a cleaning expression expanded dozens of times).
 
     A source's own rules are SQL expressions over `cleaned`, passed by its hand-written stg_<id>.sql:
 
@@ -60,11 +70,11 @@ districts as (
 ),
 {%- endif %}
 
-cleaned as (
+halfwidth as (
 
     select
         {%- for c in s['columns'] %}
-        {{ sudata.clean_as(c) }} as {{ c['name'] }},
+        {{ sudata.halfwidth_as(c) }} as {{ c['name'] }},
         {%- endfor %}
 
         _source_file,
@@ -73,6 +83,50 @@ cleaned as (
         _row_number
 
     from source
+    {{ sudata.optimisation_fence() }}
+
+),
+
+cleaned_text as (
+
+    select
+        {%- for c in s['columns'] %}
+        {%- set text = sudata.clean_as(c) %}
+        {{ text }} as {{ c['name'] }},
+        {%- if c['type'] in ('date', 'datetime') %}
+        {{ sudata.date_text(text) }} as {{ c['name'] }}__date_text,
+        {%- endif %}
+        {%- if c['type'] == 'datetime' %}
+        {{ sudata.time_text(text) }} as {{ c['name'] }}__time_text,
+        {%- endif %}
+        {%- if c['type'] == 'phone' %}
+        {{ sudata.phone_digits(text) }} as {{ c['name'] }}__phone_digits,
+        {%- endif %}
+        {%- endfor %}
+
+        _source_file,
+        _drop_date,
+        _loaded_at,
+        _row_number
+
+    from halfwidth
+    {{ sudata.optimisation_fence() }}
+
+),
+
+cleaned as (
+
+    select
+        {%- for c in s['columns'] %}
+        {%- if c['type'] in ('date', 'datetime') %}
+        {{ sudata.date_from_date_text('cleaned_text.' ~ c['name'] ~ '__date_text') }} as {{ c['name'] }}__date,
+        {%- elif c['type'] == 'integer' %}
+        {{ sudata.integer_as_decimal('cleaned_text.' ~ c['name']) }} as {{ c['name'] }}__decimal,
+        {%- endif %}
+        {%- endfor %}
+        cleaned_text.*
+
+    from cleaned_text
     {{ sudata.optimisation_fence() }}
 
 ),
@@ -126,21 +180,33 @@ select * from typed
 {%- endmacro %}
 
 
-{# A delivered value cleaned as text, by its declared type. #}
+{# A delivered value (column c['name'] of `source`) with full-width characters made ASCII, by its declared type. #}
+{% macro halfwidth_as(c) -%}
+    {%- if c['type'] in ('text', 'address') -%}
+        {{ sudata.to_halfwidth_keeping_punctuation(c['name']) }}
+    {%- else -%}
+        {{ sudata.to_halfwidth(c['name']) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    A delivered value cleaned as text, by its declared type, from its column of `halfwidth` (halfwidth_as):
+    the same text as clean_code, clean_name, clean_number, clean_free_text or clean_text of the delivered value.
+#}
 {% macro clean_as(c) -%}
     {%- set t = c['type'] -%}
+    {%- set text = sudata.trimmed_text('halfwidth.' ~ c['name']) -%}
     {%- if t == 'code' -%}
-        {{ sudata.clean_code(c['name'], keep_hyphens=not c.get('compact', false)) }}
+        {{ sudata.code_from_clean_text(text, keep_hyphens=not c.get('compact', false)) }}
     {%- elif t in ('uscc', 'id_number', 'street_code', 'division_code') -%}
-        {{ sudata.clean_code(c['name']) }}
+        {{ sudata.code_from_clean_text(text) }}
     {%- elif t == 'name' -%}
-        {{ sudata.clean_name(c['name']) }}
+        {{ sudata.name_from_clean_text(text) }}
     {%- elif t in ('integer', 'decimal', 'longitude', 'latitude') -%}
-        {{ sudata.clean_number(c['name']) }}
-    {%- elif t in ('text', 'address') -%}
-        {{ sudata.clean_free_text(c['name']) }}
+        {{ sudata.number_from_clean_text(text) }}
     {%- else -%}
-        {{ sudata.clean_text(c['name']) }}
+        {{ text }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -150,13 +216,13 @@ select * from typed
     {%- set t = c['type'] -%}
     {%- set col = 'cleaned.' ~ c['name'] -%}
     {%- if t == 'date' -%}
-        {{ sudata.parse_date_multi(col) }}
+        {{ col }}__date
     {%- elif t == 'datetime' -%}
-        {{ sudata.parse_timestamp_multi(col) }}
+        {{ sudata.timestamp_from_parts(col ~ '__date', col ~ '__time_text') }}
     {%- elif t == 'phone' -%}
-        {{ sudata.clean_phone(col) }}
+        {{ sudata.phone_from_digits(col ~ '__phone_digits') }}
     {%- elif t == 'integer' -%}
-        {{ sudata.bounded(sudata.parse_integer(col), c) }}
+        {{ sudata.bounded(sudata.integer_from_decimal(col ~ '__decimal'), c) }}
     {%- elif t == 'decimal' -%}
         {{ sudata.bounded(sudata.parse_decimal(col, c.get('precision', 18), c.get('scale', 4)), c) }}
     {%- elif t in ('longitude', 'latitude') -%}
@@ -216,9 +282,9 @@ select * from typed
         {%- elif c['type'] == 'id_number' %}
         when not {{ sudata.is_valid_id_number(col) }} then 'invalid_id_number:{{ c['name'] }}'
         {%- elif c['type'] == 'date' and c.get('required') %}
-        when {{ sudata.parse_date_multi(col) }} is null then 'invalid_date:{{ c['name'] }}'
+        when {{ sudata.typed_as(c, s) }} is null then 'invalid_date:{{ c['name'] }}'
         {%- elif c['type'] == 'datetime' and c.get('required') %}
-        when {{ sudata.parse_timestamp_multi(col) }} is null then 'invalid_timestamp:{{ c['name'] }}'
+        when {{ sudata.typed_as(c, s) }} is null then 'invalid_timestamp:{{ c['name'] }}'
         {%- endif %}
         {%- if c['type'] in ('date', 'datetime') and c.get('not_future') %}
         when {{ sudata.after_drop_day(sudata.typed_as(c, s)) }} then 'future_date:{{ c['name'] }}'

@@ -62,7 +62,11 @@
     (苏州　市第一中学 → 苏州市第一中学, 张 三 → 张三), while "Bosch (Suzhou) Co." keeps its spaces.
 #}
 {% macro clean_name(col) -%}
-    {%- set t = sudata.clean_text(col) -%}
+    {{ sudata.name_from_clean_text(sudata.clean_text(col)) }}
+{%- endmacro %}
+
+{# clean_name's last step, on text that is already clean_text (t is referenced four times: pass a column). #}
+{% macro name_from_clean_text(t) -%}
     {%- set latin = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' -%}
     (case when translate({{ t }}, '{{ latin }}', '') = {{ t }} then replace({{ t }}, ' ', '') else {{ t }} end)
 {%- endmacro %}
@@ -70,10 +74,15 @@
 
 {# A code or identifier: clean_text, upper case, inner spaces and hyphens removed. #}
 {% macro clean_code(col, keep_hyphens=false) -%}
+    {{ sudata.code_from_clean_text(sudata.clean_text(col), keep_hyphens) }}
+{%- endmacro %}
+
+{# clean_code's last step, on text that is already clean_text. #}
+{% macro code_from_clean_text(t, keep_hyphens=false) -%}
     {%- if keep_hyphens -%}
-    nullif(upper(replace({{ sudata.clean_text(col) }}, ' ', '')), '')
+    nullif(upper(replace({{ t }}, ' ', '')), '')
     {%- else -%}
-    nullif(upper(replace(replace({{ sudata.clean_text(col) }}, ' ', ''), '-', '')), '')
+    nullif(upper(replace(replace({{ t }}, ' ', ''), '-', '')), '')
     {%- endif -%}
 {%- endmacro %}
 
@@ -91,16 +100,23 @@
     col is text already passed through clean_text (staging does that in its `cleaned` CTE).
 #}
 {% macro clean_phone(col) -%}
+    {{ sudata.phone_from_digits(sudata.phone_digits(col)) }}
+{%- endmacro %}
+
+{# clean_phone's first step: the delivered phone's characters without separators and country prefix. #}
+{% macro phone_digits(col) -%}
     {%- set stripped -%}
         replace(replace(replace(replace(replace(replace({{ col }}, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', '')
     {%- endset -%}
-    {%- set digits -%}
-        case
-            when substr({{ stripped }}, 1, 4) = '0086' then substr({{ stripped }}, 5)
-            when substr({{ stripped }}, 1, 2) = '86' and length({{ stripped }}) = 13 then substr({{ stripped }}, 3)
-            else {{ stripped }}
-        end
-    {%- endset -%}
+    case
+        when substr({{ stripped }}, 1, 4) = '0086' then substr({{ stripped }}, 5)
+        when substr({{ stripped }}, 1, 2) = '86' and length({{ stripped }}) = 13 then substr({{ stripped }}, 3)
+        else {{ stripped }}
+    end
+{%- endmacro %}
+
+{# clean_phone's last step, on phone_digits (referenced many times: in a model, pass a column). #}
+{% macro phone_from_digits(digits) -%}
     case
         when not {{ sudata.is_digits(digits) }} then null
         when length({{ digits }}) = 11 and substr({{ digits }}, 1, 1) = '1' then {{ digits }}

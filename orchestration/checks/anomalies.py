@@ -11,7 +11,7 @@ from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
 from sudata.datasets import DatasetSpec
 from sudata.monitoring.anomalies import Observations, assess
-from sudata.settings import duckdb_connect
+from sudata.warehouse import warehouse_connect
 
 ANOMALY_CHECK = "anomaly_warning"
 
@@ -30,7 +30,7 @@ def _build_check(spec: DatasetSpec) -> dg.AssetChecksDefinition:
         if not drop_date:
             return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
                                        description="no drop date: nothing to compare")
-        with closing(duckdb_connect(paths.warehouse, read_only=True, paths=paths)) as con:
+        with closing(warehouse_connect(paths)) as con:
             result = assess(con, dataset=spec.name, relation=spec.relation, sources=spec.upstream_sources,
                             drop_date=drop_date, state_db=paths.state_db, store=sudata.store,
                             observations=Observations(paths.home / "monitoring.sqlite"))
