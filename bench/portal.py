@@ -206,6 +206,16 @@ def start_server(home: Path, port: int, workers: int = 1) -> tuple[subprocess.Po
     raise RuntimeError("sudata serve did not answer within 180 s")
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """Terminate the portal; kill it if it has not stopped within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _rss_mb(pid: int) -> float | None:
     try:
         import psutil
@@ -465,12 +475,7 @@ def run(report: dict | None = None, *, entries: int = 10_000, concurrency: int =
         result["markdown"] = markdown(result)
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
         if keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
     return result

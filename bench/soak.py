@@ -34,7 +34,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.portal import Connection, _free_port, _rss_mb, _summary, start_server  # noqa: E402
+from bench.portal import Connection, _free_port, _rss_mb, _summary, start_server, stop_server  # noqa: E402
 
 FIRST_NIGHT = "2026-11-23"
 
@@ -226,12 +226,7 @@ def soak(home: Path, *, clients: int = 200, seconds: float = 60.0, workers: int 
     finally:
         if publisher is not None and publisher.poll() is None:
             publisher.kill()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
     result.update(workers=workers, server_startup_s=round(startup, 2),
                   versions_published=sum(len(store.versions(n)) for n in every) - versions_before)
     return result
