@@ -74,7 +74,9 @@ class SudataDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "models"
 
 
-translator = SudataDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# code references: each model's asset links to its SQL file (the UI's "code" link)
+translator = SudataDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True))
 
 
 @dbt_assets(
