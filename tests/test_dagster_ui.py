@@ -146,3 +146,22 @@ def test_the_resources_page_says_where_data_goes(tmp_path, monkeypatch):
     assert lines["warehouse (dbt)"] == str(tmp_path / "home" / "warehouse.duckdb")
     assert lines["published store"] == str(tmp_path / "home" / "published")
     assert lines["quarantine"] == str(tmp_path / "home" / "quarantine")
+
+
+def test_each_dbt_model_records_its_row_count(sample_nights):
+    """The materialization of every model dbt built records the rows the warehouse holds after the night."""
+    import duckdb
+
+    from orchestration.project import dbt_project
+    from sudata.datasets import load_datasets
+
+    home = sample_nights["home"]
+    marts = sorted(load_datasets(dbt_project.manifest_path))
+    keys = [dg.AssetKey(["marts", m]) for m in marts] + [dg.AssetKey(["staging", f"stg_{SOURCE}"])]
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance, \
+            duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        for key in keys:
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None, key
+            counted = con.execute(f'select count(*) from main."{key.path[-1]}"').fetchone()[0]
+            assert event.asset_materialization.metadata["dagster/row_count"].value == counted, key
