@@ -1,5 +1,8 @@
 """The one place where Su Data Foundation's Dagster definitions are assembled."""
 
+import os
+import warnings
+
 import dagster as dg
 
 from orchestration.assets.harvest import build_harvest_assets, build_harvest_schedules
@@ -22,6 +25,7 @@ from orchestration.sensors import (
     new_drops_sensor,
 )
 from sudata.datasets import load_datasets, model_relation
+from sudata.settings import PROJECT_ROOT
 
 datasets = load_datasets(dbt_project.manifest_path)
 quarantine_model = model_relation(dbt_project.manifest_path, "int_quarantined_rows")
@@ -30,8 +34,27 @@ delivery_checks = build_delivery_checks()
 # a registry that declares no delivery (the benchmark's generated one) has nothing to watch
 delivery_watch = [delivery_watch_job(delivery_checks)] if delivery_checks else []
 
+
+
+def with_code_references(assets: list) -> list:
+    """Each asset links to the code that builds it: the Python function, and a dbt model's SQL file too.
+    With SUDATA_GIT_URL set (e.g. the repository's GitHub or GitLab address) the links open there, at
+    SUDATA_GIT_BRANCH (default main), instead of in the local checkout."""
+    with warnings.catch_warnings():  # beta in this Dagster: otherwise a warning per asset
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = dg.with_source_code_references(assets)
+        git_url = os.environ.get("SUDATA_GIT_URL")
+        if not git_url:
+            return list(assets)
+        return list(dg.link_code_references_to_git(
+            assets, git_url=git_url, git_branch=os.environ.get("SUDATA_GIT_BRANCH", "main"),
+            file_path_mapping=dg.AnchorBasedFilePathMapping(local_file_anchor=PROJECT_ROOT / "pyproject.toml",
+                                                            file_anchor_path_in_repository="pyproject.toml")))
+
+
 defs = dg.Definitions(
-    assets=[*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets), *build_harvest_assets()],
+    assets=with_code_references([*build_ingestion_assets(), sudata_dbt_models, *build_publication_assets(datasets),
+                                 *build_harvest_assets()]),
     asset_checks=[*build_quality_checks(datasets, quarantine_model, unusable_model), *delivery_checks,
                   *build_anomaly_checks(datasets)],
     jobs=[nightly_job, *delivery_watch],

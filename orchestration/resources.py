@@ -35,6 +35,42 @@ class SudataResource(dg.ConfigurableResource):
     def store(self) -> PublishedStore:
         return PublishedStore(self.paths.published)
 
+    def locations(self) -> dict[str, str]:
+        """Where data goes, as the paths resolve in this process (the code location's environment)."""
+        paths = self.paths
+        return {
+            "landing zone (departmental drops)": str(paths.raw),
+            "lake (landed Parquet)": str(paths.lake),
+            "quarantine": str(paths.quarantine),
+            "warehouse (dbt)": warehouse_location(paths),
+            "published store": str(paths.published),
+        }
+
+    def get_resource_definition(self):
+        # The UI's resources page shows the definition's description: say there where each layer lives.
+        definition = super().get_resource_definition()
+        where = "\n".join(f"- {name}: {location}" for name, location in self.locations().items())
+        definition._description = f"{dg_doc(type(self))}\n\nWhere data goes:\n{where}"  # noqa: SLF001
+        return definition
+
+
+def dg_doc(cls) -> str:
+    return " ".join((cls.__doc__ or "").split())
+
+
+def warehouse_location(paths: Paths) -> str:
+    """The warehouse dbt builds into for SUDATA_DBT_TARGET (the profile in dbt_project/profiles.yml)."""
+    target = os.environ.get("SUDATA_DBT_TARGET", "duckdb")
+    if target == "duckdb":
+        return str(paths.warehouse)
+    if target == "postgres":
+        env = os.environ.get
+        return (f"postgresql://{env('SUDATA_PG_HOST', '127.0.0.1')}:{env('SUDATA_PG_PORT', '5432')}/"
+                f"{env('SUDATA_PG_DATABASE', 'sudata')} schema {env('SUDATA_PG_SCHEMA', 'public')}")
+    if target == "spark":
+        return str(paths.spark_warehouse)
+    return f"the {target} target of dbt_project/profiles.yml"
+
 
 def build_resources() -> dict:
     return {

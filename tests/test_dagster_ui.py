@@ -78,3 +78,90 @@ def test_drop_landed_tells_quarantined_from_not_delivered(sample_raw):
         (check,) = _land(instance, DAYS[1], DAYS[1]).get_asset_check_evaluations()
         assert not check.passed and check.description == f"not delivered: {DAYS[1]}"
         assert check.metadata["not_delivered"].value == [DAYS[1]]
+
+
+def _code_references(assets_defs) -> dict:
+    refs = {}
+    for assets_def in assets_defs:
+        for key, metadata in assets_def.metadata_by_key.items():
+            refs[key] = metadata["dagster/code_references"].code_references
+    return refs
+
+
+def test_every_asset_links_to_its_code_and_a_model_to_its_sql_file():
+    import json
+    from pathlib import Path
+
+    from orchestration.definitions import defs
+    from orchestration.project import dbt_project
+
+    graph = defs.resolve_asset_graph()
+    refs = {key: graph.get(key).metadata["dagster/code_references"].code_references
+            for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    assert refs
+    for key, found in refs.items():
+        assert found, key
+        for ref in found:
+            assert Path(ref.file_path).is_file(), (key, ref)
+    raw = {Path(r.file_path).name for r in refs[dg.AssetKey(["raw", SOURCE])]}
+    assert raw == {"ingestion.py"}
+    assert {Path(r.file_path).name for r in refs[dg.AssetKey(["published", SOURCE])]} == {"publication.py"}
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    (node,) = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == SOURCE]
+    mart = {Path(r.file_path) for r in refs[dg.AssetKey(["marts", SOURCE])]}
+    assert dbt_project.project_dir / node["original_file_path"] in mart
+    assert any(p.name == "transform.py" for p in mart)
+
+
+def test_code_references_open_in_the_repository_when_its_address_is_set(monkeypatch):
+    from orchestration.assets.ingestion import build_ingestion_assets
+    from orchestration.assets.transform import sudata_dbt_models
+    from orchestration.definitions import with_code_references
+
+    monkeypatch.setenv("SUDATA_GIT_URL", "https://github.com/su-city/sudata")
+    monkeypatch.setenv("SUDATA_GIT_BRANCH", "release")
+    refs = _code_references(with_code_references([*build_ingestion_assets({SOURCE: load_registry()[SOURCE]}),
+                                                  sudata_dbt_models]))
+    (raw,) = refs[dg.AssetKey(["raw", SOURCE])]
+    assert raw.url.startswith("https://github.com/su-city/sudata/tree/release/orchestration/assets/ingestion.py")
+    urls = {r.url for r in refs[dg.AssetKey(["marts", SOURCE])]}
+    assert any(u.startswith("https://github.com/su-city/sudata/tree/release/dbt_project/models/marts/") for u in urls)
+
+
+def test_the_resources_page_says_where_data_goes(tmp_path, monkeypatch):
+    """The resource description the UI shows (from the code location's snapshot) names the landing zone,
+    the warehouse and the published store as this environment resolves them."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+
+    from orchestration.resources import build_resources
+
+    monkeypatch.setenv("SUDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SUDATA_RAW", str(tmp_path / "drops"))
+    monkeypatch.setenv("SUDATA_DBT_TARGET", "duckdb")
+    snap = RepositorySnap.from_def(dg.Definitions(resources=build_resources()).get_repository_def())
+    (sudata,) = [r for r in snap.resources if r.name == "sudata"]
+    where = sudata.resource_snapshot.description.split("Where data goes:")[1]
+    lines = dict(line.removeprefix("- ").split(": ", 1) for line in where.strip().splitlines())
+    assert lines["landing zone (departmental drops)"] == str(tmp_path / "drops")
+    assert lines["warehouse (dbt)"] == str(tmp_path / "home" / "warehouse.duckdb")
+    assert lines["published store"] == str(tmp_path / "home" / "published")
+    assert lines["quarantine"] == str(tmp_path / "home" / "quarantine")
+
+
+def test_each_dbt_model_records_its_row_count(sample_nights):
+    """The materialization of every model dbt built records the rows the warehouse holds after the night."""
+    import duckdb
+
+    from orchestration.project import dbt_project
+    from sudata.datasets import load_datasets
+
+    home = sample_nights["home"]
+    marts = sorted(load_datasets(dbt_project.manifest_path))
+    keys = [dg.AssetKey(["marts", m]) for m in marts] + [dg.AssetKey(["staging", f"stg_{SOURCE}"])]
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance, \
+            duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        for key in keys:
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None, key
+            counted = con.execute(f'select count(*) from main."{key.path[-1]}"').fetchone()[0]
+            assert event.asset_materialization.metadata["dagster/row_count"].value == counted, key

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import dagster as dg
 from pydantic import Field
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import SudataResource
@@ -74,7 +75,9 @@ class SudataDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "models"
 
 
-translator = SudataDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# code references: each model's asset links to its SQL file (the UI's "code" link)
+translator = SudataDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True))
 
 
 @dbt_assets(
@@ -94,21 +97,29 @@ def sudata_dbt_models(
     built: list[str] = []
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    for event in invocation.stream():
-        if isinstance(event, dg.AssetCheckResult):
-            tests.setdefault(event.asset_key.path[-1], []).append({
-                "name": event.check_name,
-                "status": "pass" if event.passed else "fail",
-                "severity": (event.severity.value if event.severity else "ERROR").lower(),
-                "failures": (event.metadata.get("dagster_dbt/failed_row_count").value
-                             if event.metadata.get("dagster_dbt/failed_row_count") else None),
-                "rule": rules.get(event.check_name),
-            })
-        elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
-            key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
-            built.append(key.path[-1])
-            crash_point("dbt_model_built")
-        yield event
+    # Row counts are read once dbt has finished (DuckDB allows one writer), so the crash point fires as dbt
+    # builds each model, before fetch_row_counts holds the events back.
+    events = DbtEventIterator(_as_built(invocation.stream()), invocation)
+    # Spark in session mode would start a second Spark (and its single-JVM Derby metastore) in this process
+    if invocation.adapter is not None and invocation.adapter.type() != "spark":
+        events = events.fetch_row_counts()
+    try:
+        for event in events:
+            if isinstance(event, dg.AssetCheckResult):
+                tests.setdefault(event.asset_key.path[-1], []).append({
+                    "name": event.check_name,
+                    "status": "pass" if event.passed else "fail",
+                    "severity": (event.severity.value if event.severity else "ERROR").lower(),
+                    "failures": (event.metadata.get("dagster_dbt/failed_row_count").value
+                                 if event.metadata.get("dagster_dbt/failed_row_count") else None),
+                    "rule": rules.get(event.check_name),
+                })
+            elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
+                key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
+                built.append(key.path[-1])
+            yield event
+    finally:
+        _release_warehouse(invocation)
     _name_failing_keys(sudata, tests)
     failed = [
         {"node": r.get("unique_id"), "status": r.get("status"), "message": (r.get("message") or "")[:500]}
@@ -119,6 +130,28 @@ def sudata_dbt_models(
     _record_not_built(context, sudata, set(built), failed)
     if not built and not invocation.is_successful():
         raise dg.Failure("dbt build produced no model", metadata={"failed": dg.MetadataValue.json(failed)})
+
+
+def _release_warehouse(invocation) -> None:
+    """dbt-duckdb keeps the connection that counted the rows open in this process, holding the warehouse's
+    write lock: close it, or the gate's read-only connection and a retried dbt build cannot open the file."""
+    adapter = invocation.adapter
+    if adapter is None or adapter.type() != "duckdb":
+        return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    adapter.cleanup_connections()
+    with DuckDBConnectionManager._LOCK:  # noqa: SLF001
+        if DuckDBConnectionManager._ENV is not None:  # noqa: SLF001
+            DuckDBConnectionManager._ENV.close()  # noqa: SLF001
+            DuckDBConnectionManager._ENV = None  # noqa: SLF001
+
+
+def _as_built(events):
+    for event in events:
+        if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
+            crash_point("dbt_model_built")
+        yield event
 
 
 def test_rules(manifest_path) -> dict[str, dict]:
