@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,29 @@ from sudata.settings import PROJECT_ROOT, Paths
 dbt_codegen.write()
 
 os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "sudata-test-dagster"))
+
+RAM_DISK, RAM_DISK_MIN_FREE = Path("/dev/shm"), 8 << 30
+
+
+def pytest_configure(config):
+    """Temporary homes on a RAM disk when the machine has room for them. The suite runs dozens of sample
+    nights; each writes some 1,500 Dagster events to SQLite and syncs every published file, and on a disk
+    those syncs are a third of a night. A SIGKILL loses no written page either way, so the crash tests
+    mean the same. ``--basetemp`` (or SUDATA_TEST_TMP) chooses another place."""
+    if config.option.basetemp:
+        return
+    root = os.environ.get("SUDATA_TEST_TMP") or (
+        str(RAM_DISK) if RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK)
+        and shutil.disk_usage(RAM_DISK).free >= RAM_DISK_MIN_FREE else None)
+    if root:
+        config.option.basetemp = tempfile.mkdtemp(prefix="sudata-tests-", dir=root)
+        config._sudata_ram_basetemp = config.option.basetemp  # noqa: SLF001
+
+
+def pytest_unconfigure(config):
+    made = getattr(config, "_sudata_ram_basetemp", None)
+    if made and not os.environ.get("SUDATA_TEST_TMP"):  # RAM is given back; a chosen place is kept
+        shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture
