@@ -20,6 +20,7 @@ from stdnum.cn import uscc as uscc_code
 
 from sudata.store import PublishedStore
 
+from .fields import identifying
 from .store import Authorisation, OperationError, OperationStore, QuotaExceeded, seconds_to_midnight
 
 CREDIT_DATASET = "enterprise_credit_profile"
@@ -44,10 +45,6 @@ _lock = threading.Lock()
 
 def _plain(v):
     return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
-
-
-def identifying(entry: dict) -> set[str]:
-    return {c["name"] for c in entry["columns"] if c.get("pii") or c.get("grade") in ("core", "核心")}
 
 
 def _index(published: PublishedStore) -> tuple[_Index, dict]:

@@ -148,6 +148,12 @@ def today() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
+def day_start() -> str:
+    """The UTC timestamp (as the ledgers write it) at which today began in Beijing: daily quotas renew then."""
+    start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
+    return start.isoformat(timespec="seconds")
+
+
 def seconds_to_midnight() -> int:
     local = datetime.now(ZoneInfo(TIMEZONE))
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
@@ -172,6 +178,7 @@ class Authorisation:
     period_end: str
     quota_per_day: int | None
     conditions: str | None = None
+    quota_unit: str | None = None        # a download quota counts "requests" or "rows" per day
     problem: str | None = None           # why it does not open anything today (expired, not yet valid)
 
     @property
@@ -224,6 +231,11 @@ class OperationStore:
     @property
     def releases_dir(self) -> Path:
         return self.path.parent / "releases"
+
+    @property
+    def projections_dir(self) -> Path:
+        """Field subsets of versions served to download authorisations (``operation.downloads``)."""
+        return self.path.parent / "projections"
 
     def connect(self) -> sqlite3.Connection:
         fresh = self.path not in _READY
@@ -380,7 +392,8 @@ class OperationStore:
             credential_id=r["credential_id"], application_id=r["application_id"], organisation=r["organisation"],
             department=r["department"], mode=scope["mode"], datasets=scope["datasets"],
             period_start=scope["period_start"], period_end=scope["period_end"],
-            quota_per_day=scope.get("quota_per_day"), conditions=r["conditions"], problem=problem)
+            quota_per_day=scope.get("quota_per_day"), conditions=r["conditions"], problem=problem,
+            quota_unit=scope.get("quota_unit"))
 
     # -- reviewers ---------------------------------------------------------------------------------
     def add_reviewer(self, username: str, name: str, department: str, password: str) -> int:
@@ -439,10 +452,9 @@ class OperationStore:
             return cur.lastrowid
 
     def queries_today(self, app_id: int) -> int:
-        start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
         with closing(self.connect()) as con:
             return con.execute("select count(*) from zone_queries where application_id = ? and submitted_at >= ?",
-                               (app_id, start.isoformat(timespec="seconds"))).fetchone()[0]
+                               (app_id, day_start())).fetchone()[0]
 
     def query(self, query_id: int) -> dict | None:
         with closing(self.connect()) as con:
@@ -491,10 +503,9 @@ class OperationStore:
             con.execute("commit")
 
     def lookups_today(self, app_id: int) -> int:
-        start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
         with closing(self.connect()) as con:
             return con.execute("select count(*) from credit_lookups where application_id = ? and at >= ?",
-                               (app_id, start.isoformat(timespec="seconds"))).fetchone()[0]
+                               (app_id, day_start())).fetchone()[0]
 
     def lookups(self, app_id: int) -> list[dict]:
         with closing(self.connect()) as con:
