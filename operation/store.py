@@ -78,6 +78,13 @@ create table if not exists reviewer_sessions (
     expires_at   text not null,
     ended_at     text
 );
+create table if not exists operator_sessions (  -- a zone operator's browser login with the zone credential
+    id_hash       text primary key,
+    credential_id integer not null references credentials(id),
+    created_at    text not null,
+    expires_at    text not null,
+    ended_at      text
+);
 create table if not exists zone_queries (
     id             integer primary key autoincrement,
     application_id integer not null,
@@ -368,17 +375,54 @@ class OperationStore:
                 self._audit(con, actor, "credential.revoked", app_id)
             return cur.rowcount == 1
 
+    _AUTHORISATION = (
+        "select c.id as credential_id, c.revoked_at, a.id as application_id, a.organisation, a.department,"
+        " d.scope, d.conditions from credentials c join applications a on a.id = c.application_id"
+        " join decisions d on d.application_id = a.id where d.decision = 'approved' and ")
+
     def resolve(self, token: str | None) -> Authorisation | None:
         """What a credential allows (with ``problem`` set when it is outside its period), or None for an
         unknown or revoked one."""
         if not token or not token.startswith(CREDENTIAL_PREFIX):
             return None
         with closing(self.connect()) as con:
-            r = con.execute(
-                "select c.id as credential_id, c.revoked_at, a.id as application_id, a.organisation, a.department,"
-                " d.scope, d.conditions from credentials c join applications a on a.id = c.application_id"
-                " join decisions d on d.application_id = a.id where c.token_hash = ? and d.decision = 'approved'",
-                (_sha(token.strip()),)).fetchone()
+            r = con.execute(self._AUTHORISATION + "c.token_hash = ?", (_sha(token.strip()),)).fetchone()
+        return self._authorisation(r)
+
+    # -- zone operators' browser sessions ------------------------------------------------------------
+    def open_operator_session(self, token: str, hours: int = 8) -> tuple[str, Authorisation] | None:
+        """A browser session for a valid zone credential (None for any other): the cookie holds its id,
+        never the credential."""
+        auth = self.resolve(token)
+        with closing(self.connect()) as con:
+            if auth is None or auth.mode != "zone" or not auth.valid:
+                self._audit(con, auth.organisation if auth else "?", "operator.login_failed",
+                            auth.application_id if auth else None)
+                return None
+            sid = secrets.token_urlsafe(32)
+            expires = (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat(timespec="seconds")
+            con.execute("insert into operator_sessions (id_hash, credential_id, created_at, expires_at) values (?,?,?,?)",
+                        (_sha(sid), auth.credential_id, now(), expires))
+            self._audit(con, auth.organisation, "operator.login", auth.application_id)
+        return sid, auth
+
+    def operator_session(self, sid: str | None) -> Authorisation | None:
+        """The authorisation behind a live operator session (a revoked credential ends its sessions)."""
+        if not sid:
+            return None
+        with closing(self.connect()) as con:
+            r = con.execute(self._AUTHORISATION + "c.id = (select credential_id from operator_sessions"
+                            " where id_hash = ? and ended_at is null and expires_at > ?)", (_sha(sid), now())).fetchone()
+        return self._authorisation(r)
+
+    def end_operator_session(self, sid: str | None) -> None:
+        if sid:
+            with closing(self.connect()) as con:
+                con.execute("update operator_sessions set ended_at = ? where id_hash = ? and ended_at is null",
+                            (now(), _sha(sid)))
+
+    @staticmethod
+    def _authorisation(r) -> Authorisation | None:
         if r is None or r["revoked_at"]:
             return None
         scope = json.loads(r["scope"])
@@ -467,6 +511,13 @@ class OperationStore:
         for k in ("versions", "report", "result"):
             out[k] = json.loads(out[k]) if out[k] else None
         return out
+
+    def application_queries(self, app_id: int, limit: int = 50) -> list[dict]:
+        """An application's zone queries, newest first."""
+        with closing(self.connect()) as con:
+            ids = [r[0] for r in con.execute("select id from zone_queries where application_id = ? order by id desc"
+                                             " limit ?", (app_id, limit))]
+        return [self.query(i) for i in ids]
 
     def queries(self, department: str | None = None, pending: bool = False) -> list[dict]:
         with closing(self.connect()) as con:
