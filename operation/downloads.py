@@ -24,7 +24,7 @@ import duckdb
 from sudata.publish import export_columns
 
 from .fields import identifying
-from .store import Authorisation, QuotaExceeded, seconds_to_midnight
+from .store import Authorisation, QuotaExceeded, quota_headers, seconds_to_midnight
 
 PROJECTION_FORMATS = ("csv", "parquet")
 
@@ -49,8 +49,7 @@ class Allowance:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
-                "X-RateLimit-Reset": str(self.reset)}
+        return quota_headers(self.limit, self.remaining, self.reset)
 
 
 def take(auth: Authorisation, used_requests: int, used_rows: int, rows: int | None) -> Allowance | None:
@@ -65,10 +64,8 @@ def take(auth: Authorisation, used_requests: int, used_rows: int, rows: int | No
         used, cost, unit = used_requests, 1, "requests"
     if used + cost > auth.quota_per_day:
         left = max(0, auth.quota_per_day - used)
-        error = QuotaExceeded(f"the daily quota of {auth.quota_per_day} {unit} would be exceeded ({used} used today,"
-                              f" {left} left; this request takes {cost})", reset)
-        error.headers = Allowance(auth.quota_per_day, left, reset).headers
-        raise error
+        raise QuotaExceeded(f"the daily quota of {auth.quota_per_day} {unit} would be exceeded ({used} used today,"
+                            f" {left} left; this request takes {cost})", reset, auth.quota_per_day, left)
     return Allowance(auth.quota_per_day, auth.quota_per_day - used - cost, reset)
 
 

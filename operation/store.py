@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
+import threading
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -115,6 +116,12 @@ create table if not exists credit_lookups (   -- one row per code a platform loo
     found          integer not null
 );
 create index if not exists credit_lookups_by_day on credit_lookups(application_id, at);
+create table if not exists credit_usage (     -- codes looked up per application and day (Beijing): the quota
+    application_id integer not null,
+    day            text not null,
+    codes          integer not null,
+    primary key (application_id, day)
+);
 create table if not exists audit (
     id             integer primary key autoincrement,
     at             text not null,
@@ -143,9 +150,24 @@ class OperationError(ValueError):
 class QuotaExceeded(OperationError):
     """The daily quota of the authorisation is used up; ``retry_after`` seconds until it renews."""
 
-    def __init__(self, message: str, retry_after: int):
+    def __init__(self, message: str, retry_after: int, limit: int | None = None, remaining: int = 0):
         super().__init__(message)
         self.retry_after = retry_after
+        self.limit = limit
+        self.remaining = remaining
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a 429 answer says: when to retry, and the quota (as every counted answer does)."""
+        out = {"Retry-After": str(self.retry_after)}
+        if self.limit is not None:
+            out.update(quota_headers(self.limit, self.remaining, self.retry_after))
+        return out
+
+
+def quota_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
+            "X-RateLimit-Reset": str(reset)}
 
 
 now = utcnow  # the clock every ledger records
@@ -234,6 +256,7 @@ class Application:
 class OperationStore:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._local = threading.local()
 
     @property
     def releases_dir(self) -> Path:
@@ -256,6 +279,17 @@ class OperationStore:
             # never closing the last one (which would checkpoint the WAL and fsync on every call)
             _READY[self.path] = sqlite3.connect(self.path, check_same_thread=False)
         con.row_factory = sqlite3.Row
+        return con
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        """A connection kept for the calling thread, for the per-request paths (resolving a credential,
+        a credit lookup's audit): no connect and no cold page cache on every call."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self.connect()
+            # WAL without an fsync per commit: rows survive a crash of the process, only an OS crash or
+            # power cut can lose the last ones (the database stays consistent either way)
+            con.execute("pragma synchronous = normal")
         return con
 
     # -- audit ------------------------------------------------------------------------------------
@@ -385,8 +419,8 @@ class OperationStore:
         unknown or revoked one."""
         if not token or not token.startswith(CREDENTIAL_PREFIX):
             return None
-        with closing(self.connect()) as con:
-            r = con.execute(self._AUTHORISATION + "c.token_hash = ?", (_sha(token.strip()),)).fetchone()
+        r = self._thread_connection().execute(self._AUTHORISATION + "c.token_hash = ?",
+                                              (_sha(token.strip()),)).fetchone()
         return self._authorisation(r)
 
     # -- zone operators' browser sessions ------------------------------------------------------------
@@ -542,21 +576,41 @@ class OperationStore:
 
 
     # -- credit checks -------------------------------------------------------------------------------
-    def record_lookups(self, auth: Authorisation, rows: list[tuple[str, bool, bool]]) -> None:
-        at = now()
-        with closing(self.connect()) as con:
-            # WAL without an fsync per commit: a lookup's rows survive a crash of the process, only an OS
-            # crash or power cut can lose the last ones (the database stays consistent either way)
-            con.execute("pragma synchronous = normal")
-            con.execute("begin immediate")
+    def record_lookups(self, auth: Authorisation, codes: list[str], valid: list[bool], found: list[bool]) -> int:
+        """One audit row per code looked up, and the day's count, in one transaction; with a daily quota,
+        :class:`QuotaExceeded` (and nothing recorded) when these codes would go over it. Returns the
+        codes looked up today, these included."""
+        at, day = now(), today().isoformat()
+        con = self._thread_connection()
+        con.execute("begin immediate")
+        try:
+            used = self._codes_on(con, auth.application_id, day)
+            if auth.quota_per_day is not None and used + len(codes) > auth.quota_per_day:
+                raise QuotaExceeded(f"the daily quota of {auth.quota_per_day} codes would be exceeded"
+                                    f" ({used} used today)", seconds_to_midnight(), auth.quota_per_day,
+                                    auth.quota_per_day - used)
+            app = auth.application_id
             con.executemany("insert into credit_lookups (at, application_id, uscc, valid, found) values (?,?,?,?,?)",
-                            [(at, auth.application_id, code, int(valid), int(found)) for code, valid, found in rows])
+                            [(at, app, c, v, f) for c, v, f in zip(codes, valid, found)])
+            con.execute("insert into credit_usage (application_id, day, codes) values (?,?,?) on conflict"
+                        " (application_id, day) do update set codes = codes + excluded.codes", (app, day, len(codes)))
             con.execute("commit")
+            return used + len(codes)
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+    @staticmethod
+    def _codes_on(con, app_id: int, day: str) -> int:
+        r = con.execute("select codes from credit_usage where application_id = ? and day = ?", (app_id, day)).fetchone()
+        if r is not None:
+            return r[0]
+        # the day's first lookup: the audit rows are the truth (a store written before the day's count was kept)
+        return con.execute("select count(*) from credit_lookups where application_id = ? and at >= ?",
+                           (app_id, day_start())).fetchone()[0]
 
     def lookups_today(self, app_id: int) -> int:
-        with closing(self.connect()) as con:
-            return con.execute("select count(*) from credit_lookups where application_id = ? and at >= ?",
-                               (app_id, day_start())).fetchone()[0]
+        return self._codes_on(self._thread_connection(), app_id, today().isoformat())
 
     def lookups(self, app_id: int) -> list[dict]:
         with closing(self.connect()) as con:

@@ -59,7 +59,7 @@ class Zone:
             raise OperationError("this credential is for downloads, not the operation zone")
         if auth.quota_per_day is not None and self.store.queries_today(auth.application_id) >= auth.quota_per_day:
             raise QuotaExceeded(f"the daily quota of {auth.quota_per_day} zone queries is used up",
-                                seconds_to_midnight())
+                                seconds_to_midnight(), auth.quota_per_day)
         sql = (sql or "").strip()
         if not sql or len(sql) > 20000:
             raise OperationError("sql: one SELECT statement, at most 20,000 characters")

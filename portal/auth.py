@@ -62,7 +62,7 @@ class Gate:
                 allowance = downloads.take(auth, *self.access.usage(grant.scope, day_start()), rows)
             except QuotaExceeded as e:
                 self.access.log(grant, action, dataset.name, None, 429)
-                raise RateLimited(f"{dataset.name}: {e}", headers={**e.headers, "Retry-After": str(e.retry_after)}) from None
+                raise RateLimited(f"{dataset.name}: {e}", headers=e.headers) from None
         return Grant(grant.key_id, grant.holder, grant.scope_type, grant.scope,
                      columns=None if columns == every else tuple(columns),
                      headers=tuple(allowance.headers.items()) if allowance else ())
