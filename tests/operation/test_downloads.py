@@ -11,6 +11,8 @@ import warnings
 import pyarrow.parquet as pq
 import pytest
 
+from cli.main import main as sudata
+from operation import applications
 from portal.app import create_app
 
 from .conftest import APPLICATION
@@ -31,8 +33,6 @@ def _download_credential(client, ops, fields, **approval) -> tuple[int, dict]:
                     json={**APPLICATION, "mode": "download", "datasets": {"taxi_trips": fields}})
     assert r.status_code == 201, r.text
     app_id, secret = r.json()["result"]["id"], r.json()["result"]["secret"]
-    from operation import applications
-
     scope = applications.approval_scope(client.app.state.portal.store, ops.application(app_id).to_dict(), **approval)
     ops.approve(app_id, "审核员甲", scope)
     token = client.post(f"/api/operation/applications/{app_id}/credential", json={"secret": secret})
@@ -99,8 +99,16 @@ def test_a_daily_quota_of_requests(client, ops):
                       headers=auth).status_code == 429
 
 
-def test_a_daily_quota_of_rows(client, ops):
-    _, auth = _download_credential(client, ops, ["district", "fare"], quota_per_day=300, quota_unit="rows")
+def test_a_daily_quota_of_rows(client, ops, op_home, monkeypatch, capsys):
+    r = client.post("/api/operation/applications",
+                    json={**APPLICATION, "mode": "download", "datasets": {"taxi_trips": ["district", "fare"]}})
+    app_id, secret = r.json()["result"]["id"], r.json()["result"]["secret"]
+    monkeypatch.setenv("SUDATA_HOME", str(op_home))
+    assert sudata(["applications", "approve", str(app_id), "--by", "审核员甲", "--quota", "300",
+                   "--quota-unit", "rows"]) == 0
+    assert '"quota_unit": "rows"' in capsys.readouterr().out
+    token = client.post(f"/api/operation/applications/{app_id}/credential", json={"secret": secret})
+    auth = {"Authorization": token.json()["result"]["credential"]}
     page = client.get("/api/3/action/datastore_search", params={"resource_id": "taxi_trips", "limit": 200},
                       headers=auth)
     assert page.status_code == 200 and page.headers["x-ratelimit-remaining"] == "100"
