@@ -82,5 +82,11 @@ def test_an_operator_logs_in_submits_and_downloads_a_released_result(app, ops, p
         client.get("/zone/logout")
         assert client.get(f"/zone/queries/{qid}/result.csv", follow_redirects=False).status_code == 303
     with TestClient(app) as other:   # another operator's session does not open this result
-        assert _login(other, _credential(ops, published)).status_code == 303
+        other_token = _credential(ops, published)
+        assert _login(other, other_token).status_code == 303
         assert other.get(f"/zone/queries/{qid}/result.csv").status_code == 404
+        # revoking the credential ends its sessions
+        assert ops.revoke_credential(ops.resolve(other_token).application_id, "审核员甲")
+        assert other.get("/zone", follow_redirects=False).headers["location"] == "/zone/login"
+    actions = [e["action"] for e in ops.audit_log(ops.resolve(token).application_id)]
+    assert "operator.login" in actions
