@@ -75,6 +75,8 @@ def test_a_field_subset_serves_only_those_fields(client, ops, op_paths):
 
 
 def test_persons_names_leave_only_when_the_scope_names_them(client, ops):
+    form = client.get("/apply").text   # the form says which fields identify persons
+    assert "驾驶员（个人信息）" in form and "车牌（个人信息）" not in form
     _, every = _download_credential(client, ops, [])
     rows = _csv(client.get("/dataset/taxi_trips/download.csv", headers=every))
     assert list(rows[0]) == ["trip_id", "district", "category", "plate", "fare", "trip_date"]
