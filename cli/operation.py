@@ -36,7 +36,9 @@ def add_commands(subparsers) -> None:
                          help="narrow the scope (repeatable); default: what was applied for")
     approve.add_argument("--from", dest="period_start", help="first day, YYYY-MM-DD")
     approve.add_argument("--to", dest="period_end", help="last day, YYYY-MM-DD")
-    approve.add_argument("--quota", type=int, help="zone queries per day")
+    approve.add_argument("--quota", type=int, help="per day: zone queries, credit codes, or download requests or rows")
+    approve.add_argument("--quota-unit", choices=["requests", "rows"],
+                         help="what a download quota counts (default: requests)")
     approve.add_argument("--mode", choices=["download", "zone"])
     approve.add_argument("--conditions", help="conditions of use")
     approve.set_defaults(func=cmd_approve)
@@ -120,7 +122,7 @@ def cmd_approve(args) -> int:
     try:
         scope = applications.approval_scope(published, app.to_dict(), datasets=_datasets(args.dataset),
                                             period_start=args.period_start, period_end=args.period_end,
-                                            quota_per_day=args.quota, mode=args.mode)
+                                            quota_per_day=args.quota, mode=args.mode, quota_unit=args.quota_unit)
         ops.approve(args.id, args.by, scope, args.conditions)
     except OperationError as e:
         print(str(e), file=sys.stderr)

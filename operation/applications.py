@@ -2,8 +2,9 @@
 
 An application names datasets of one providing department (conditional or unconditional, never closed),
 optionally a subset of their fields, a period and a mode: ``download`` (files and rows of conditional
-datasets, every field), ``zone`` (aggregate queries inside the operation zone, any field subset) or
-``credit`` (a platform's batch credit checks by code against the enterprise credit profile).
+datasets, only the fields granted: see ``operation.downloads``), ``zone`` (aggregate queries inside the
+operation zone) or ``credit`` (a platform's batch credit checks by code against the enterprise credit
+profile). A daily quota counts zone queries, credit codes, or a download's requests or rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .credit import CREDIT_DATASET
 from .store import MODES, OperationError, today
 
 MAX_PERIOD_DAYS = 3 * 366
+QUOTA_UNITS = ("requests", "rows")  # what a download authorisation's daily quota counts
 REQUIRED = ("organisation", "uscc", "contact_name", "contact_phone", "purpose", "scenario")
 
 
@@ -59,8 +61,6 @@ def _datasets(store: PublishedStore, requested, mode: str) -> tuple[dict, str]:
         unknown = [f for f in fields if f not in columns]
         if unknown:
             raise OperationError(f"datasets: {name} has no field {', '.join(unknown)}")
-        if mode == "download" and fields and set(fields) != set(columns):
-            raise OperationError(f"datasets: {name}: a download holds every field; a field subset needs mode zone")
         out[str(name)] = sorted(set(fields), key=columns.index)
         departments.add(entry["department"])
     if len(departments) != 1:
@@ -99,7 +99,7 @@ def validate(store: PublishedStore, data: dict) -> dict:
 
 
 def approval_scope(store: PublishedStore, application: dict, *, datasets=None, period_start=None,
-                   period_end=None, quota_per_day=None, mode=None) -> dict:
+                   period_end=None, quota_per_day=None, mode=None, quota_unit=None) -> dict:
     """The scope a reviewer grants: the application's request, narrowed where the reviewer says so."""
     requested = application["datasets"]
     mode = mode or application["mode"]
@@ -117,5 +117,13 @@ def approval_scope(store: PublishedStore, application: dict, *, datasets=None, p
         quota_per_day = int(quota_per_day)
         if quota_per_day < 1:
             raise OperationError("quota_per_day: at least 1")
-    return {"datasets": granted, "period_start": start, "period_end": end, "quota_per_day": quota_per_day,
-            "mode": mode}
+    scope = {"datasets": granted, "period_start": start, "period_end": end, "quota_per_day": quota_per_day,
+             "mode": mode}
+    if mode == "download":
+        scope["quota_unit"] = quota_unit or "requests"
+        if scope["quota_unit"] not in QUOTA_UNITS:
+            raise OperationError(f"quota_unit: one of {', '.join(QUOTA_UNITS)}")
+    elif quota_unit:
+        raise OperationError("quota_unit: only a download quota counts requests or rows"
+                             " (a zone quota counts queries, a credit quota codes)")
+    return scope

@@ -4,8 +4,10 @@ The child opens an in-memory DuckDB with extension auto-loading off, loads the a
 each authorised table from its current version's Parquet file, then disables external access (no path
 is allowed at all) and locks the configuration before it reads the query. A query that got past the
 parser still cannot read any file (the authorised Parquet files included, so not their other columns),
-attach a database, load an extension or change a setting. Memory and threads are capped; the query is
-interrupted at the time limit and the parent kills a child that does not stop.
+attach a database, load an extension or change a setting. Memory and threads are capped, and nothing
+spills to disk (no temporary directory): a query that needs more memory than the cap fails, and its
+process exits with it. The query is interrupted at the time limit and the parent kills a child that does
+not stop.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ DEFAULT_MEMORY = "512MB"
 
 
 class EngineError(RuntimeError):
-    """The engine refused or failed the query (the message is DuckDB's)."""
+    """The engine refused or failed the query (the message is DuckDB's); ``pid``: the child process that
+    ran it (gone by the time this is raised)."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid
 
 
 class EngineTimeout(EngineError):
+    pass
+
+
+class EngineOutOfMemory(EngineError):
     pass
 
 
@@ -65,10 +76,14 @@ def run(sql: str, views: list[View], *, max_rows: int, timeout: float | None = N
         answer = json.loads(done.stdout)
     except json.JSONDecodeError:
         raise EngineError(f"the engine failed (exit {done.returncode}): {done.stderr.strip()[-500:]}") from None
+    pid = answer.pop("pid", None)
     if answer.get("timeout"):
-        raise EngineTimeout(f"the query ran longer than {timeout:g} s and was stopped")
+        raise EngineTimeout(f"the query ran longer than {timeout:g} s and was stopped", pid)
+    if answer.get("out_of_memory"):
+        raise EngineOutOfMemory(f"the query needs more memory than the zone allows ({request['memory_limit']})"
+                                f" and was stopped: {answer['out_of_memory']}", pid)
     if answer.get("error"):
-        raise EngineError(answer["error"])
+        raise EngineError(answer["error"], pid)
     return answer
 
 
@@ -91,6 +106,7 @@ def _child() -> None:
         "allow_community_extensions": False, "allow_unsigned_extensions": False,
     })
     con.execute(f"set memory_limit = {_literal(request['memory_limit'])}")
+    con.execute("set temp_directory = ''")  # no spilling: the raw data never reaches a disk, the cap holds
     con.execute("set threads = 1")
     for v in request["views"]:
         cols = ", ".join(_quote(c) for c in v["columns"])
@@ -106,10 +122,13 @@ def _child() -> None:
         answer = {"columns": columns, "rows": [[_json_value(x) for x in r] for r in rows]}
     except duckdb.InterruptException:
         answer = {"timeout": True}
+    except duckdb.OutOfMemoryException as e:
+        answer = {"out_of_memory": str(e).splitlines()[0]}
     except duckdb.Error as e:
         answer = {"error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
     finally:
         timer.cancel()
+    answer["pid"] = os.getpid()
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
 
 

@@ -172,6 +172,15 @@ class Products:
                                    "exchange_code", "registered_at")} | {"datasets": sorted(p["lineage"]["versions"])}
                 for p in self.products(status="listed")]
 
+    def derived_from(self, dataset: str) -> list[dict]:
+        """The listed products whose lineage reads ``dataset``, with the versions of it they were built on
+        (what the dataset's page shows)."""
+        if not self.store.path.exists():  # no authorised operation yet: a page view creates nothing
+            return []
+        return [{k: p[k] for k in ("code", "name", "kind_label", "organisation", "exchange_code", "registered_at")}
+                | {"versions": p["lineage"]["versions"][dataset]}
+                for p in self.products(status="listed") if dataset in p["lineage"]["versions"]]
+
     # -- annual disclosure --------------------------------------------------------------------------
     def disclosure(self, year: int) -> dict:
         y = str(year)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
+import threading
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -78,6 +79,13 @@ create table if not exists reviewer_sessions (
     expires_at   text not null,
     ended_at     text
 );
+create table if not exists operator_sessions (  -- a zone operator's browser login with the zone credential
+    id_hash       text primary key,
+    credential_id integer not null references credentials(id),
+    created_at    text not null,
+    expires_at    text not null,
+    ended_at      text
+);
 create table if not exists zone_queries (
     id             integer primary key autoincrement,
     application_id integer not null,
@@ -108,6 +116,12 @@ create table if not exists credit_lookups (   -- one row per code a platform loo
     found          integer not null
 );
 create index if not exists credit_lookups_by_day on credit_lookups(application_id, at);
+create table if not exists credit_usage (     -- codes looked up per application and day (Beijing): the quota
+    application_id integer not null,
+    day            text not null,
+    codes          integer not null,
+    primary key (application_id, day)
+);
 create table if not exists audit (
     id             integer primary key autoincrement,
     at             text not null,
@@ -136,9 +150,24 @@ class OperationError(ValueError):
 class QuotaExceeded(OperationError):
     """The daily quota of the authorisation is used up; ``retry_after`` seconds until it renews."""
 
-    def __init__(self, message: str, retry_after: int):
+    def __init__(self, message: str, retry_after: int, limit: int | None = None, remaining: int = 0):
         super().__init__(message)
         self.retry_after = retry_after
+        self.limit = limit
+        self.remaining = remaining
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a 429 answer says: when to retry, and the quota (as every counted answer does)."""
+        out = {"Retry-After": str(self.retry_after)}
+        if self.limit is not None:
+            out.update(quota_headers(self.limit, self.remaining, self.retry_after))
+        return out
+
+
+def quota_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
+            "X-RateLimit-Reset": str(reset)}
 
 
 now = utcnow  # the clock every ledger records
@@ -146,6 +175,12 @@ now = utcnow  # the clock every ledger records
 
 def today() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def day_start() -> str:
+    """The UTC timestamp (as the ledgers write it) at which today began in Beijing: daily quotas renew then."""
+    start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
+    return start.isoformat(timespec="seconds")
 
 
 def seconds_to_midnight() -> int:
@@ -172,6 +207,7 @@ class Authorisation:
     period_end: str
     quota_per_day: int | None
     conditions: str | None = None
+    quota_unit: str | None = None        # a download quota counts "requests" or "rows" per day
     problem: str | None = None           # why it does not open anything today (expired, not yet valid)
 
     @property
@@ -220,10 +256,16 @@ class Application:
 class OperationStore:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._local = threading.local()
 
     @property
     def releases_dir(self) -> Path:
         return self.path.parent / "releases"
+
+    @property
+    def projections_dir(self) -> Path:
+        """Field subsets of versions served to download authorisations (``operation.downloads``)."""
+        return self.path.parent / "projections"
 
     def connect(self) -> sqlite3.Connection:
         fresh = self.path not in _READY
@@ -237,6 +279,17 @@ class OperationStore:
             # never closing the last one (which would checkpoint the WAL and fsync on every call)
             _READY[self.path] = sqlite3.connect(self.path, check_same_thread=False)
         con.row_factory = sqlite3.Row
+        return con
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        """A connection kept for the calling thread, for the per-request paths (resolving a credential,
+        a credit lookup's audit): no connect and no cold page cache on every call."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self.connect()
+            # WAL without an fsync per commit: rows survive a crash of the process, only an OS crash or
+            # power cut can lose the last ones (the database stays consistent either way)
+            con.execute("pragma synchronous = normal")
         return con
 
     # -- audit ------------------------------------------------------------------------------------
@@ -356,17 +409,54 @@ class OperationStore:
                 self._audit(con, actor, "credential.revoked", app_id)
             return cur.rowcount == 1
 
+    _AUTHORISATION = (
+        "select c.id as credential_id, c.revoked_at, a.id as application_id, a.organisation, a.department,"
+        " d.scope, d.conditions from credentials c join applications a on a.id = c.application_id"
+        " join decisions d on d.application_id = a.id where d.decision = 'approved' and ")
+
     def resolve(self, token: str | None) -> Authorisation | None:
         """What a credential allows (with ``problem`` set when it is outside its period), or None for an
         unknown or revoked one."""
         if not token or not token.startswith(CREDENTIAL_PREFIX):
             return None
+        r = self._thread_connection().execute(self._AUTHORISATION + "c.token_hash = ?",
+                                              (_sha(token.strip()),)).fetchone()
+        return self._authorisation(r)
+
+    # -- zone operators' browser sessions ------------------------------------------------------------
+    def open_operator_session(self, token: str, hours: int = 8) -> tuple[str, Authorisation] | None:
+        """A browser session for a valid zone credential (None for any other): the cookie holds its id,
+        never the credential."""
+        auth = self.resolve(token)
         with closing(self.connect()) as con:
-            r = con.execute(
-                "select c.id as credential_id, c.revoked_at, a.id as application_id, a.organisation, a.department,"
-                " d.scope, d.conditions from credentials c join applications a on a.id = c.application_id"
-                " join decisions d on d.application_id = a.id where c.token_hash = ? and d.decision = 'approved'",
-                (_sha(token.strip()),)).fetchone()
+            if auth is None or auth.mode != "zone" or not auth.valid:
+                self._audit(con, auth.organisation if auth else "?", "operator.login_failed",
+                            auth.application_id if auth else None)
+                return None
+            sid = secrets.token_urlsafe(32)
+            expires = (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat(timespec="seconds")
+            con.execute("insert into operator_sessions (id_hash, credential_id, created_at, expires_at) values (?,?,?,?)",
+                        (_sha(sid), auth.credential_id, now(), expires))
+            self._audit(con, auth.organisation, "operator.login", auth.application_id)
+        return sid, auth
+
+    def operator_session(self, sid: str | None) -> Authorisation | None:
+        """The authorisation behind a live operator session (a revoked credential ends its sessions)."""
+        if not sid:
+            return None
+        with closing(self.connect()) as con:
+            r = con.execute(self._AUTHORISATION + "c.id = (select credential_id from operator_sessions"
+                            " where id_hash = ? and ended_at is null and expires_at > ?)", (_sha(sid), now())).fetchone()
+        return self._authorisation(r)
+
+    def end_operator_session(self, sid: str | None) -> None:
+        if sid:
+            with closing(self.connect()) as con:
+                con.execute("update operator_sessions set ended_at = ? where id_hash = ? and ended_at is null",
+                            (now(), _sha(sid)))
+
+    @staticmethod
+    def _authorisation(r) -> Authorisation | None:
         if r is None or r["revoked_at"]:
             return None
         scope = json.loads(r["scope"])
@@ -380,7 +470,8 @@ class OperationStore:
             credential_id=r["credential_id"], application_id=r["application_id"], organisation=r["organisation"],
             department=r["department"], mode=scope["mode"], datasets=scope["datasets"],
             period_start=scope["period_start"], period_end=scope["period_end"],
-            quota_per_day=scope.get("quota_per_day"), conditions=r["conditions"], problem=problem)
+            quota_per_day=scope.get("quota_per_day"), conditions=r["conditions"], problem=problem,
+            quota_unit=scope.get("quota_unit"))
 
     # -- reviewers ---------------------------------------------------------------------------------
     def add_reviewer(self, username: str, name: str, department: str, password: str) -> int:
@@ -439,10 +530,9 @@ class OperationStore:
             return cur.lastrowid
 
     def queries_today(self, app_id: int) -> int:
-        start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
         with closing(self.connect()) as con:
             return con.execute("select count(*) from zone_queries where application_id = ? and submitted_at >= ?",
-                               (app_id, start.isoformat(timespec="seconds"))).fetchone()[0]
+                               (app_id, day_start())).fetchone()[0]
 
     def query(self, query_id: int) -> dict | None:
         with closing(self.connect()) as con:
@@ -455,6 +545,13 @@ class OperationStore:
         for k in ("versions", "report", "result"):
             out[k] = json.loads(out[k]) if out[k] else None
         return out
+
+    def application_queries(self, app_id: int, limit: int = 50) -> list[dict]:
+        """An application's zone queries, newest first."""
+        with closing(self.connect()) as con:
+            ids = [r[0] for r in con.execute("select id from zone_queries where application_id = ? order by id desc"
+                                             " limit ?", (app_id, limit))]
+        return [self.query(i) for i in ids]
 
     def queries(self, department: str | None = None, pending: bool = False) -> list[dict]:
         with closing(self.connect()) as con:
@@ -479,22 +576,41 @@ class OperationStore:
 
 
     # -- credit checks -------------------------------------------------------------------------------
-    def record_lookups(self, auth: Authorisation, rows: list[tuple[str, bool, bool]]) -> None:
-        at = now()
-        with closing(self.connect()) as con:
-            # WAL without an fsync per commit: a lookup's rows survive a crash of the process, only an OS
-            # crash or power cut can lose the last ones (the database stays consistent either way)
-            con.execute("pragma synchronous = normal")
-            con.execute("begin immediate")
+    def record_lookups(self, auth: Authorisation, codes: list[str], valid: list[bool], found: list[bool]) -> int:
+        """One audit row per code looked up, and the day's count, in one transaction; with a daily quota,
+        :class:`QuotaExceeded` (and nothing recorded) when these codes would go over it. Returns the
+        codes looked up today, these included."""
+        at, day = now(), today().isoformat()
+        con = self._thread_connection()
+        con.execute("begin immediate")
+        try:
+            used = self._codes_on(con, auth.application_id, day)
+            if auth.quota_per_day is not None and used + len(codes) > auth.quota_per_day:
+                raise QuotaExceeded(f"the daily quota of {auth.quota_per_day} codes would be exceeded"
+                                    f" ({used} used today)", seconds_to_midnight(), auth.quota_per_day,
+                                    auth.quota_per_day - used)
+            app = auth.application_id
             con.executemany("insert into credit_lookups (at, application_id, uscc, valid, found) values (?,?,?,?,?)",
-                            [(at, auth.application_id, code, int(valid), int(found)) for code, valid, found in rows])
+                            [(at, app, c, v, f) for c, v, f in zip(codes, valid, found)])
+            con.execute("insert into credit_usage (application_id, day, codes) values (?,?,?) on conflict"
+                        " (application_id, day) do update set codes = codes + excluded.codes", (app, day, len(codes)))
             con.execute("commit")
+            return used + len(codes)
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+    @staticmethod
+    def _codes_on(con, app_id: int, day: str) -> int:
+        r = con.execute("select codes from credit_usage where application_id = ? and day = ?", (app_id, day)).fetchone()
+        if r is not None:
+            return r[0]
+        # the day's first lookup: the audit rows are the truth (a store written before the day's count was kept)
+        return con.execute("select count(*) from credit_lookups where application_id = ? and at >= ?",
+                           (app_id, day_start())).fetchone()[0]
 
     def lookups_today(self, app_id: int) -> int:
-        start = datetime.combine(today(), datetime.min.time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
-        with closing(self.connect()) as con:
-            return con.execute("select count(*) from credit_lookups where application_id = ? and at >= ?",
-                               (app_id, start.isoformat(timespec="seconds"))).fetchone()[0]
+        return self._codes_on(self._thread_connection(), app_id, today().isoformat())
 
     def lookups(self, app_id: int) -> list[dict]:
         with closing(self.connect()) as con:

@@ -18,10 +18,8 @@ from sudata.store import PublishedStore
 
 from . import engine, sqlcheck
 from .disclosure import REFUSE, Rules, check_output
+from .fields import identifying
 from .store import Authorisation, OperationError, OperationStore, QuotaExceeded, seconds_to_midnight
-
-# a column holding persons' data (catalog meta ``pii``) or graded core identifies persons
-IDENTIFYING_GRADES = ("core", "核心")
 
 
 @dataclass
@@ -50,9 +48,7 @@ class Zone:
                 continue
             columns = [c["name"] for c in entry["columns"]]
             allowed = tuple(c for c in columns if not fields or c in fields)
-            identifying = frozenset(c["name"] for c in entry["columns"]
-                                    if c.get("pii") or c.get("grade") in IDENTIFYING_GRADES)
-            out[name] = ZoneTable(sqlcheck.Table(name, allowed, identifying & set(allowed)),
+            out[name] = ZoneTable(sqlcheck.Table(name, allowed, frozenset(identifying(entry) & set(allowed))),
                                   self.published.path(current["path"]) / f["path"], current["version"],
                                   entry.get("title") or name)
         return out
@@ -63,7 +59,7 @@ class Zone:
             raise OperationError("this credential is for downloads, not the operation zone")
         if auth.quota_per_day is not None and self.store.queries_today(auth.application_id) >= auth.quota_per_day:
             raise QuotaExceeded(f"the daily quota of {auth.quota_per_day} zone queries is used up",
-                                seconds_to_midnight())
+                                seconds_to_midnight(), auth.quota_per_day)
         sql = (sql or "").strip()
         if not sql or len(sql) > 20000:
             raise OperationError("sql: one SELECT statement, at most 20,000 characters")

@@ -56,6 +56,7 @@ create table if not exists download_counts (  -- files served per dataset and fo
     last_at     text not null,
     primary key (dataset, format)
 );
+create index if not exists access_log_by_scope on access_log(scope, at);
 create trigger if not exists access_log_append_only_update before update on access_log
 begin select raise(abort, 'access_log is append-only'); end;
 create trigger if not exists access_log_append_only_delete before delete on access_log
@@ -73,6 +74,8 @@ class Grant:
     holder: str
     scope_type: str
     scope: str
+    columns: tuple[str, ...] | None = None   # the only columns it opens (None: the whole file)
+    headers: tuple[tuple[str, str], ...] = ()  # what its answers say of its daily quota
 
 
 class AccessStore:
@@ -149,6 +152,15 @@ class AccessStore:
                 (utcnow(), grant.key_id if grant else None, grant.holder if grant else None,
                  grant.scope_type if grant else None, grant.scope if grant else None, action, target, rows, status),
             )
+
+    def usage(self, scope: str, since: str) -> tuple[int, int]:
+        """Requests served and rows read under ``scope`` since ``since`` (HEAD requests and refusals
+        take nothing)."""
+        with closing(self.connect()) as con:
+            n, rows = con.execute(
+                "select count(*), coalesce(sum(rows), 0) from access_log where scope = ? and at >= ?"
+                " and status = 200 and action not like 'head.%'", (scope, since)).fetchone()
+        return n, rows
 
     def access_log(self, limit: int = 100) -> list[dict]:
         with closing(self.connect()) as con:

@@ -19,7 +19,7 @@ from operation.store import OperationStore
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
-from . import applications, ckan, credit, dcat, feeds, files, kpi, products, web, zone
+from . import applications, ckan, credit, dcat, feeds, files, kpi, products, web, zone, zone_pages
 from .auth import Gate
 from .errors import ServerErrorGuard
 from .metrics import Metrics, MetricsMiddleware
@@ -122,6 +122,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(applications.router)
     app.include_router(zone.router)
+    app.include_router(zone_pages.router)
     app.include_router(credit.router)
     app.include_router(products.router)
     suonline = _suonline_router()

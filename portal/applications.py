@@ -248,10 +248,11 @@ async def decide(app_id: Annotated[int, ID], request: Request) -> Response:
         if first.get("decision") == "reject":
             store(request).reject(app_id, by, first.get("reason", ""))
         else:
+            mode = first.get("mode") or app.row["mode"]
             scope = applications.approval_scope(
                 _published(request), app.to_dict(), period_start=first.get("period_start") or None,
                 period_end=first.get("period_end") or None, quota_per_day=first.get("quota_per_day") or None,
-                mode=first.get("mode") or None)
+                mode=mode, quota_unit=(first.get("quota_unit") or None) if mode == "download" else None)
             store(request).approve(app_id, by, scope, first.get("conditions") or None)
     except (OperationError, ValueError) as e:
         return review_application(app_id, request, str(e), 400)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from operation.store import CREDENTIAL_PREFIX, OperationStore
+from operation import downloads
+from operation.store import CREDENTIAL_PREFIX, OperationStore, QuotaExceeded, day_start
 
 from .access import AccessStore, Grant
 
 from .catalog import Dataset
-from .errors import NotAuthorized
+from .errors import NotAuthorized, QuotaExceeded as RateLimited
 
 
 def request_token(headers) -> str | None:
@@ -28,9 +29,10 @@ class Gate:
         self.access = access
         self.operation = operation
 
-    def _application_grant(self, dataset: Dataset, token: str, action: str) -> Grant:
-        """An approved application's credential (用数申请): a download-mode one opens the conditional
-        datasets of its scope within its period; a zone credential never opens files or rows."""
+    def _application_grant(self, dataset: Dataset, token: str, action: str, rows: int | None, counted: bool) -> Grant:
+        """An approved application's credential (用数申请): a download-mode one opens the granted fields
+        of the conditional datasets of its scope within its period, within its daily quota
+        (``operation.downloads``); a zone credential never opens files or rows."""
         auth = self.operation.resolve(token) if self.operation else None
         grant = Grant(key_id=None, holder=auth.organisation, scope_type="application",
                       scope=f"application:{auth.application_id}") if auth else None
@@ -45,17 +47,36 @@ class Gate:
         elif dataset.name not in auth.datasets:
             reason = "the application's scope does not include this dataset"
         else:
-            return grant
+            return self._within_quota(auth, grant, dataset, action, rows if counted else None)
         self.access.log(grant, action, dataset.name, None, 403)
         raise NotAuthorized(f"Access denied: {dataset.name}: {reason}")
 
-    def admit(self, dataset: Dataset, token: str | None, action: str) -> Grant | None:
-        """The grant that opens ``dataset``; ``None`` for unconditional data. A refused attempt on a
-        conditional dataset is logged and raises CKAN's Authorization Error."""
+    def _within_quota(self, auth, grant: Grant, dataset: Dataset, action: str, rows: int | None) -> Grant:
+        """The grant with its columns and quota headers; ``rows`` None: a request that takes nothing
+        (HEAD), neither counted nor refused."""
+        columns = downloads.granted_columns(auth, {"name": dataset.name, "columns": dataset.columns})
+        every = [c["name"] for c in dataset.columns]
+        allowance = None
+        if rows is not None:
+            try:
+                allowance = downloads.take(auth, *self.access.usage(grant.scope, day_start()), rows)
+            except QuotaExceeded as e:
+                self.access.log(grant, action, dataset.name, None, 429)
+                raise RateLimited(f"{dataset.name}: {e}", headers=e.headers) from None
+        return Grant(grant.key_id, grant.holder, grant.scope_type, grant.scope,
+                     columns=None if columns == every else tuple(columns),
+                     headers=tuple(allowance.headers.items()) if allowance else ())
+
+    def admit(self, dataset: Dataset, token: str | None, action: str, rows: int = 0,
+              counted: bool = True) -> Grant | None:
+        """The grant that opens ``dataset`` for a request that may read ``rows`` rows (``counted``
+        False: one that reads none, a HEAD); ``None`` for
+        unconditional data. A refused attempt on a conditional dataset is logged and raises CKAN's
+        Authorization Error (or its Rate Limit Error, over an authorisation's daily quota)."""
         if not dataset.conditional:
             return None
         if token and token.startswith(CREDENTIAL_PREFIX):
-            return self._application_grant(dataset, token, action)
+            return self._application_grant(dataset, token, action, rows, counted)
         grant = self.access.resolve(token) if token else None
         if grant is not None and grant.scope_type == "dataset" and grant.scope == dataset.name:
             return grant

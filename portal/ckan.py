@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qsl
 
@@ -259,6 +259,7 @@ class Context:
     base: str
     portal: object
     api_path: str
+    headers: dict = field(default_factory=dict)   # of the answer (an authorisation's quota)
 
     @property
     def token(self) -> str | None:
@@ -507,12 +508,17 @@ def datastore_search(ctx: Context, p: Params):
         if cursor is not None:
             raise _version_gone(d, cursor.version)
         raise NotFound(f"Resource \"{rid}\" has no datastore table.")
-    grant = ctx.portal.gate.admit(d, ctx.token, "datastore_search")
+    # a page reads at most ``limit`` rows: what a daily quota of rows is charged before it is read
+    grant = ctx.portal.gate.admit(d, ctx.token, "datastore_search",
+                                  rows=min(p.int("limit", ds.DEFAULT_LIMIT, 0, None), ds.MAX_LIMIT))
+    if grant is not None:
+        ctx.headers.update(grant.headers)
     table = ds.Table(d.name, version.version, str(path), version.row_count)
     try:
         result, n = ds.search(
             ctx.portal.datastore, table, rid, p, {c["name"]: c for c in d.columns}, p.int, p.bool,
-            ctx.portal.cursor_signer, cursor, api_path=ctx.api_path)
+            ctx.portal.cursor_signer, cursor, api_path=ctx.api_path,
+            columns=grant.columns if grant is not None else None)
     except ActionError as exc:
         ctx.portal.gate.record(grant, "datastore_search", d, None, exc.status)
         raise
@@ -579,6 +585,7 @@ async def _call(request: Request, name: str, api_path: str) -> Response:
     portal = request.app.state.portal
     base = public_base(request)
     help_url = f"{base}/api/3/action/help_show?name={name}"
+    headers = {"Cache-Control": "no-store" if name == "datastore_search" else "no-cache"}
     try:
         act = ACTIONS.get(name)
         if act is None:
@@ -591,9 +598,10 @@ async def _call(request: Request, name: str, api_path: str) -> Response:
         else:
             result = act.func(ctx, params)
         content, status = _envelope(help_url, True, result), 200
+        headers.update(ctx.headers)
     except ActionError as exc:
         content, status = _envelope(help_url, False, exc.body()), exc.status
-    headers = {"Cache-Control": "no-store" if name == "datastore_search" else "no-cache"}
+        headers.update(exc.headers)
     return Response(content, status_code=status, media_type="application/json;charset=utf-8", headers=headers)
 
 

@@ -3,14 +3,15 @@ unified social credit codes, answered from the enterprise credit profile within 
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from operation.credit import Credit
-from operation.store import OperationError, QuotaExceeded
+from operation.store import OperationError, QuotaExceeded, quota_headers, seconds_to_midnight
 
-from .operation_http import answer, json_body, operator, refuse, store
+from .operation_http import json_body, operator, refuse, store
 
 router = APIRouter(prefix="/api/operation/credit", tags=["Credit checks"])
 
@@ -29,7 +30,11 @@ async def lookup(request: Request) -> Response:
     try:
         result = await run_in_threadpool(credit.lookup, auth, body.get("codes"))
     except QuotaExceeded as e:
-        return refuse(str(e), 429, headers={"Retry-After": str(e.retry_after)})
+        return refuse(str(e), 429, headers=e.headers)
     except OperationError as e:
         return refuse(str(e), 400)
-    return answer(result)
+    # 1,000 answers of plain values: orjson writes them several times faster than json
+    quota = result.get("quota")
+    headers = quota_headers(quota["per_day"], quota["per_day"] - quota["used_today"], seconds_to_midnight()) \
+        if quota else None
+    return Response(orjson.dumps({"success": True, "result": result}), media_type="application/json", headers=headers)

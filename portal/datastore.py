@@ -477,12 +477,16 @@ def search(
     signer: Signer,
     cursor: Cursor | None = None,
     api_path: str = "/api/3/action/datastore_search",
+    columns: tuple[str, ...] | None = None,
 ) -> tuple[dict, int]:
-    """Run one ``datastore_search`` on ``table``; returns the CKAN result and the number of records in it."""
+    """Run one ``datastore_search`` on ``table``; returns the CKAN result and the number of records in it.
+    ``columns``: the only columns the reader may see, filter, sort or search (a field-scoped
+    authorisation); the others are as absent as columns the table does not have."""
     cols = store.columns(table.path)
     allowed: dict[str, Column] = {"_id": Column("_id", "BIGINT")}
-    allowed.update({c.name: c for c in cols if c.name != "_id"})
-    qr = _parse_query(params, allowed, [c for c in cols if c.name != "_id"], int_param, bool_param)
+    allowed.update({c.name: c for c in cols if c.name != "_id" and (columns is None or c.name in columns)})
+    qr = _parse_query(params, allowed, [c for c in cols if c.name != "_id" and c.name in allowed], int_param,
+                      bool_param)
     spec = _query_spec(resource_id, qr.filters, params.get("q"), qr.sort_keys, qr.fields, qr.distinct)
     source = _source_sql(cols)
     where, args, skip = _page_conditions(qr, cursor, spec)

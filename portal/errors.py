@@ -7,10 +7,11 @@ class ActionError(Exception):
     status = 500
     type = "Internal Server Error"
 
-    def __init__(self, message: str, fields: dict | None = None):
+    def __init__(self, message: str, fields: dict | None = None, headers: dict | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        self.headers = headers or {}   # of the error answer (a quota's Retry-After)
 
     def body(self) -> dict:
         out = {"__type": self.type, "message": f"{self.type}: {self.message}" if self.type != "Bad Request"
@@ -27,6 +28,11 @@ class NotFound(ActionError):
 class NotAuthorized(ActionError):
     status = 403
     type = "Authorization Error"
+
+
+class QuotaExceeded(ActionError):
+    status = 429
+    type = "Rate Limit Error"
 
 
 class ValidationError(ActionError):
@@ -52,7 +58,7 @@ def error_response(exc: ActionError):
     """A CKAN error envelope outside the action API (downloads, DCAT, Su Online)."""
     from fastapi.responses import JSONResponse
 
-    return JSONResponse({"success": False, "error": exc.body()}, status_code=exc.status)
+    return JSONResponse({"success": False, "error": exc.body()}, status_code=exc.status, headers=exc.headers or None)
 
 
 class ServerErrorGuard:

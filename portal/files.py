@@ -17,6 +17,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from operation import downloads
+
 from .auth import request_token
 from .catalog import DATA_FORMATS, Dataset, Version, parse_time
 from .ckan import public_base
@@ -79,7 +81,10 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
         if path is None:
             raise NotFound(f"{name} v{v.version} has no {ext} file")
         action = f"download.{ext}"
-        grant = portal.gate.admit(d, request_token(request.headers), action)
+        grant = portal.gate.admit(d, request_token(request.headers), action, rows=v.row_count,
+                                  counted=request.method == "GET")
+        if grant is not None and grant.columns is not None:
+            path = _projection(portal, grant, d, v, fmt)
     except ActionError as exc:
         return error_response(exc)
     info = v.file(fmt) or {}
@@ -89,8 +94,11 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
     else:
         st = path.stat()
         etag = '"' + hashlib.sha256(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode()).hexdigest()[:40] + '"'
+    if grant is not None and grant.columns is not None:  # another file: another tag
+        etag = '"' + hashlib.sha256(f"{etag}:{','.join(grant.columns)}".encode()).hexdigest()[:40] + '"'
     last_modified = _http_date(v.published_at)
     headers = {
+        **dict(grant.headers if grant else ()),
         "ETag": etag,
         "Cache-Control": ("private" if d.conditional else "public")
         + (", max-age=31536000, immutable" if version is not None else ", max-age=60"),
@@ -114,6 +122,17 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
         media += "; charset=utf-8"
     return _StreamedFile(path, media_type=media, headers=headers,
                         filename=f"{d.name}-v{v.version:06d}.{ext}", content_disposition_type="attachment")
+
+
+def _projection(portal, grant, d: Dataset, v: Version, fmt: str) -> Path:
+    """The version's file with only the grant's columns (``operation.downloads``), never the full file."""
+    parquet = portal.file_path(d, v, "parquet")
+    if fmt not in downloads.PROJECTION_FORMATS or parquet is None:
+        raise NotFound(f"{d.name}: this authorisation opens some fields only, served as"
+                       f" {' or '.join(downloads.PROJECTION_FORMATS)} (download.csv, download.parquet)")
+    app_id = int(grant.scope.rsplit(":", 1)[1])
+    return downloads.projection(portal.operation.projections_dir, app_id, d.name, v.version, parquet,
+                                list(grant.columns), fmt)
 
 
 def download_current(name: str, ext: str, request: Request) -> Response:

@@ -244,7 +244,9 @@ class RateLimit:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                # an answer that already speaks of a tighter limit (an authorisation's daily quota) keeps it
+                own = {k.lower() for k, _ in message.get("headers", [])}
+                message = {**message, "headers": [*message.get("headers", []), *(h for h in extra if h[0] not in own)]}
             await send(message)
 
         try:

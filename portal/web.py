@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from operation.products import Products
 from sudata.vocabulary import ALL_DIMENSIONS
 
 from .catalog import (
@@ -249,13 +250,15 @@ async def dataset_page(name: str, request: Request) -> Response:
         "blocked": blocked, "examples": examples, "base": base, "resource_id": resource_id,
         "license": snap.license(d), "gate_block": blocked_update(d, runs) if own else None,
         "preview": extras.get("preview"), "downloads": extras.get("downloads", {}),
+        "products": extras.get("products", []),
     })
 
 
 def _own_dataset_extras(portal, d: Dataset) -> dict:
     """The parts of a published dataset's page that read files or the access store (off the event loop:
     the first view of a version hashes its files)."""
-    out = {"preview": preview_rows(portal, d), "downloads": portal.access.download_counts(d.name)}
+    out = {"preview": preview_rows(portal, d), "downloads": portal.access.download_counts(d.name),
+           "products": Products(portal.operation, portal.store).derived_from(d.name)}
     if d.versions:
         out["accessibility"] = accessibility(portal, d)
     return out

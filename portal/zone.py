@@ -44,7 +44,7 @@ async def submit(request: Request) -> Response:
     try:
         q = await run_in_threadpool(zone(request).submit, auth, str(body.get("sql") or ""))
     except QuotaExceeded as e:
-        return refuse(str(e), 429, headers={"Retry-After": str(e.retry_after)})
+        return refuse(str(e), 429, headers=e.headers)
     except OperationError as e:
         return refuse(str(e), 400)
     status = 422 if q["status"] in ("refused", "refuse", "failed") else 202

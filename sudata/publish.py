@@ -62,6 +62,37 @@ def _table_schema_type(duck_type: str) -> str:
     return TABLE_SCHEMA_TYPES.get(t, "string")
 
 
+def export_columns(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[str], target: Path, fmt: str) -> None:
+    """Write ``columns`` of a version's Parquet file to ``target`` as ``fmt`` (parquet, csv or json), the
+    way a version's files are written (also used for the field subsets an authorisation opens).
+
+    CSV: ISO datetimes with 'T' (Table Schema's default), text that would start a spreadsheet formula
+    quoted, and a BOM so Excel opens Chinese text correctly."""
+    source = f"read_parquet({_literal(str(parquet))})"
+    if fmt == "parquet":
+        select = ", ".join(_q(c) for c in columns)
+        con.execute(f"copy (select {select} from {source}) to {_literal(str(target))}"
+                    " (format parquet, compression zstd, row_group_size 122880)")
+    elif fmt == "csv":
+        types = {r[0]: r[1] for r in con.execute(f"describe select * from {source}").fetchall()}
+        csv_cols = ", ".join(_csv_column(c, types[c]) for c in columns)
+        body = target.with_name(f".{target.name}.body")
+        con.execute(f"copy (select {csv_cols} from {source}) to {_literal(str(body))} (header, delimiter ',', quote '\"')")
+        with open(target, "wb") as out, open(body, "rb") as src:
+            out.write(b"\xef\xbb\xbf")
+            shutil.copyfileobj(src, out, 1 << 20)
+        body.unlink()
+    elif fmt == "json":
+        select = ", ".join(_q(c) for c in columns)
+        con.execute(f"copy (select {select} from {source}) to {_literal(str(target))} (format json, array true)")
+    else:
+        raise ValueError(f"unknown format {fmt}")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path) -> dict:
     """Write the version files of ``spec`` into ``directory``; return what the published store records.
 
@@ -82,19 +113,10 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     row_count = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
     crash_point("during_version_write")
 
-    # CSV: ISO datetimes with 'T' (Table Schema's default), text that would start a spreadsheet formula
-    # quoted, and a BOM so Excel opens Chinese text correctly.
-    csv_cols = ", ".join(_csv_column(c, types[c]) for c in published_cols)
-    body = directory / ".data.csv.body"
-    con.execute(f"copy (select {csv_cols} from read_parquet('{parquet}')) to '{body}' (header, delimiter ',', quote '\"')")
     csv_path = directory / "data.csv"
-    with open(csv_path, "wb") as out, open(body, "rb") as src:
-        out.write(b"\xef\xbb\xbf")
-        shutil.copyfileobj(src, out, 1 << 20)
-    body.unlink()
-
+    export_columns(con, parquet, published_cols, csv_path, "csv")
     json_path = directory / "data.json"
-    con.execute(f"copy (select * from read_parquet('{parquet}')) to '{json_path}' (format json, array true)")
+    export_columns(con, parquet, published_cols, json_path, "json")
 
     by_name = {c["name"]: c for c in spec.columns}
     schema = {

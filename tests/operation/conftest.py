@@ -87,7 +87,7 @@ def _build(rows, columns):
 
 def build_store(root) -> PublishedStore:
     store = PublishedStore(root)
-    q = {"passed": True, "dimensions": {}, "checks": []}
+    q = {"passed": True, "score": 1.0, "dimensions": {}, "checks": []}
     store.publish(_entry("taxi_trips", "出租车行程", "jtysj", "conditional", TRIP_COLUMNS),
                   _build(trip_rows(), TRIP_COLUMNS), run_id="r1", drop_date="2026-01-30", quality=q)
     stops = [{"name": "stop_id", "type": "integer", "title": "站点编号"},

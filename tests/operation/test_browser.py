@@ -1,5 +1,6 @@
 """An application walked in a real browser: the applicant's form, the reviewer's approval, the one-time
-credential, a zone query, the reviewer's release and the released result."""
+credential, the operator's zone page (login, a query, its check), the reviewer's release and the released
+result downloaded from the operator's page."""
 
 from __future__ import annotations
 
@@ -69,13 +70,20 @@ def test_an_application_from_the_form_to_a_released_zone_result(server, tmp_path
         credential = applicant.locator("#credential").inner_text()
         assert credential.startswith("sdo_")
 
-        headers = {"Authorization": credential}
-        r = httpx.post(server + "/api/operation/zone/queries", headers=headers, timeout=60,
-                       json={"sql": "select district, count(*) as trips, sum(fare) as fares"
-                                    " from taxi_trips group by district"})
-        assert r.status_code == 202, r.text
-        qid = r.json()["result"]["id"]
-        assert r.json()["result"]["status"] == "review"  # the dominated sum of 吴中区 is suppressed
+        # the operator's zone page: log in with the credential, submit the query from the form
+        operator = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+        operator.goto(server + "/zone")
+        operator.get_by_label("专区授权凭证").fill(credential)
+        operator.get_by_role("button", name="登录").click()
+        operator.wait_for_url("**/zone")
+        operator.get_by_label("SQL（一条聚合 SELECT 语句）").fill(
+            "select district, count(*) as trips, sum(fare) as fares from taxi_trips group by district")
+        operator.get_by_role("button", name="提交查询").click()
+        operator.wait_for_url("**/zone#query-*")
+        qid = operator.url.rsplit("-", 1)[1]
+        mine = operator.locator(f"#query-{qid}")
+        assert mine.locator(".check").inner_text() == "需人工审核"  # the dominated sum of 吴中区 is suppressed
+        assert mine.locator(".release").inner_text() == "待审核发布" and mine.locator("table").count() == 0
 
         reviewer.goto(server + "/review")
         card = reviewer.locator(f"#query-{qid}")
@@ -84,9 +92,16 @@ def test_an_application_from_the_form_to_a_released_zone_result(server, tmp_path
         card.get_by_role("button", name="批准发布").click()
         reviewer.wait_for_url("**/review")
         assert reviewer.locator(f"#query-{qid}").count() == 0
+
+        operator.reload()
+        mine = operator.locator(f"#query-{qid}")
+        assert mine.locator(".release").inner_text() == "已发布" and "吴中区" in mine.locator("table").inner_text()
+        with operator.expect_download() as got:
+            mine.get_by_role("link", name="下载结果 CSV").click()
+        lines = open(got.value.path(), encoding="utf-8-sig").read().splitlines()
         browser.close()
 
-    got = httpx.get(f"{server}/api/operation/zone/queries/{qid}/result.csv", headers=headers, timeout=30)
-    assert got.status_code == 200
-    lines = got.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "district,trips,fares" and len(lines) == 5 and "吴中区,60," in got.text
+    assert lines[0] == "district,trips,fares" and len(lines) == 5 and any(x.startswith("吴中区,60,") for x in lines)
+    headers = {"Authorization": credential}
+    api = httpx.get(f"{server}/api/operation/zone/queries/{qid}/result.csv", headers=headers, timeout=30)
+    assert api.status_code == 200 and api.content.decode("utf-8-sig").splitlines() == lines

@@ -11,6 +11,7 @@ import pytest
 
 from operation import applications
 from operation.credit import CREDIT_DATASET
+from operation.store import now as operation_now
 from portal.app import create_app
 
 from .conftest import APPLICATION, uscc
@@ -70,15 +71,71 @@ def test_no_more_than_1000_codes_and_no_bulk_download(client, ops, published):
 
 
 def test_the_daily_quota_counts_codes(client, ops, published):
-    _, token = _platform(ops, published, quota=5)
+    app_id, token = _platform(ops, published, quota=5)
     ok = client.post("/api/operation/credit/lookup", json={"codes": [uscc(i) for i in range(1, 4)]},
                      headers={"Authorization": token})
-    assert ok.status_code == 200
+    assert ok.status_code == 200 and ok.json()["result"]["quota"] == {"per_day": 5, "used_today": 3}
+    assert ok.headers.get_list("x-ratelimit-limit") == ["5"] and ok.headers["x-ratelimit-remaining"] == "2"
     over = client.post("/api/operation/credit/lookup", json={"codes": [uscc(i) for i in range(4, 7)]},
                        headers={"Authorization": token})
     assert over.status_code == 429 and int(over.headers["retry-after"]) > 0 and "3 used today" in over.text
+    assert over.headers["x-ratelimit-remaining"] == "2" and over.headers["x-ratelimit-limit"] == "5"
+    two = client.post("/api/operation/credit/lookup", json={"codes": [uscc(4), uscc(5)]},
+                      headers={"Authorization": token})
+    assert two.status_code == 200 and two.headers["x-ratelimit-remaining"] == "0"
+    assert len(ops.lookups(app_id)) == 5   # the refused call recorded nothing
 
 
 def test_a_credit_application_names_only_the_credit_profile(client):
     r = client.post("/api/operation/applications", json={**APPLICATION, "mode": "credit"})
     assert r.status_code == 400 and CREDIT_DATASET in r.json()["error"]["message"]
+
+
+def test_the_batch_check_character_agrees_with_stdnum():
+    import random
+
+    from stdnum.cn import uscc as uscc_code
+
+    from operation.credit import valid_codes
+
+    rnd = random.Random(3)
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    codes = [uscc(i) for i in range(1, 300)]
+    codes += [c[:-1] + rnd.choice(alphabet) for c in codes]            # mostly a wrong check character
+    codes += ["A" + c[1:] for c in codes[:20]] + [c[:10] + "I" + c[11:] for c in codes[:20]]  # letter in the digits, I
+    codes += ["", "9132", uscc(5) + "0", "9132 0500 0000 0005", "９" * 18, uscc(7).lower()]
+    assert valid_codes(codes) == [uscc_code.is_valid(c) for c in codes]
+
+
+def test_parallel_lookups_cannot_overrun_the_quota(ops, published):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from operation.credit import Credit
+    from operation.store import QuotaExceeded
+
+    app_id, token = _platform(ops, published, quota=5)
+    auth = ops.resolve(token)
+
+    def lookup(first):
+        try:
+            return len(Credit(ops, published).lookup(auth, [uscc(i) for i in range(first, first + 3)])["results"])
+        except QuotaExceeded:
+            return 0
+    with ThreadPoolExecutor(4) as pool:
+        answered = list(pool.map(lookup, [1, 10, 20, 30]))
+    assert sorted(answered) == [0, 0, 0, 3] and len(ops.lookups(app_id)) == 3 == ops.lookups_today(app_id)
+
+
+def test_the_days_count_starts_from_the_audit_rows(ops, published):
+    # a store whose lookups were audited before the day's count was kept: the audit rows are the count
+    app_id, token = _platform(ops, published, quota=10)
+    auth = ops.resolve(token)
+    with closing(ops.connect()) as con:
+        con.executemany("insert into credit_lookups (at, application_id, uscc, valid, found) values (?,?,?,1,1)",
+                        [(operation_now(), app_id, uscc(i)) for i in range(8)])
+    assert ops.lookups_today(app_id) == 8
+    from operation.store import QuotaExceeded
+
+    with pytest.raises(QuotaExceeded, match="8 used today"):
+        ops.record_lookups(auth, [uscc(1), uscc(2), uscc(3)], [True] * 3, [True] * 3)
+    assert ops.record_lookups(auth, [uscc(1), uscc(2)], [True] * 2, [True] * 2) == 10

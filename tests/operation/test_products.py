@@ -67,6 +67,13 @@ def test_a_product_from_registration_to_the_catalog_and_the_disclosure(client, o
     assert "lineage" not in listed[0]
     page = client.get("/products")
     assert page.status_code == 200 and "区县出租车运力指数" in page.text and "SZDEX-2026-0042" in page.text
+    # the dataset it derives from shows it, with its code, its operator and the version it was built on
+    dataset_page = client.get("/dataset/taxi_trips")
+    assert dataset_page.status_code == 200
+    section = dataset_page.text.split('id="h-products"', 1)[1].split("</section>", 1)[0]
+    assert f'data-code="{p["code"]}"' in section and "区县出租车运力指数" in section
+    assert '<td class="operator">苏州运力数据产品有限公司</td>' in section and "第 1 版" in section
+    assert 'id="h-products"' not in client.get("/dataset/bus_stops").text   # not derived from bus stops
 
     year = int(p["registered_at"][:4])
     d = client.get(f"/api/operation/disclosure/{year}.json").json()["result"]
@@ -84,5 +91,6 @@ def test_a_product_from_registration_to_the_catalog_and_the_disclosure(client, o
 
     assert sudata(["products", "withdraw", p["code"], "--by", "交通局", "--note", "数据用途变更"]) == 0
     assert client.get("/api/operation/products").json()["result"] == []
+    assert p["code"] not in client.get("/dataset/taxi_trips").text
     with closing(Products(ops, published).connect()) as con, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute("update products set fee_cny = 0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from contextlib import closing
 
@@ -176,3 +177,28 @@ def test_a_release_is_immutable_checksummed_and_audited(ops, published, auth):
 def test_audit_rows_cannot_be_changed(ops, auth, statement):
     with closing(ops.connect()) as con, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute(statement)
+
+
+MEMORY_HUNGRY = ("select a.district, count(distinct a.fare + b.fare * 1000 + c.fare * 1000000) as combinations"
+                 " from taxi_trips a join taxi_trips b on a.district = b.district"
+                 " join taxi_trips c on a.district = c.district group by a.district")
+
+
+def test_a_query_over_the_memory_cap_fails_and_nothing_is_released(ops, published, auth, monkeypatch):
+    # 864,000 joined rows and a distinct set of them: a few MB more than the cap allows, with no disk to spill to
+    monkeypatch.setenv("SUDATA_ZONE_MEMORY_LIMIT", "32MB")
+    views = [engine.View("taxi_trips", Zone(ops, published).tables(auth)["taxi_trips"].path, ("district", "fare"))]
+    with pytest.raises(engine.EngineOutOfMemory, match=r"more memory than the zone allows \(32MB\)") as failed:
+        engine.run(MEMORY_HUNGRY, views, max_rows=10, timeout=20)
+    with pytest.raises(ProcessLookupError):  # the child that ran it has exited (and was reaped)
+        os.kill(failed.value.pid, 0)
+    before = set(ops.releases_dir.iterdir()) if ops.releases_dir.exists() else set()
+    q = Zone(ops, published).submit(auth, MEMORY_HUNGRY)
+    assert q["status"] == "failed" and "more memory than the zone allows (32MB)" in q["reason"]
+    assert q["result"] is None
+    with pytest.raises(OperationError, match="cannot be released"):
+        Zone(ops, published).release(q["id"], "审核员甲")
+    assert (set(ops.releases_dir.iterdir()) if ops.releases_dir.exists() else set()) == before
+    # the same query under the default cap is answered
+    monkeypatch.delenv("SUDATA_ZONE_MEMORY_LIMIT")
+    assert engine.run(MEMORY_HUNGRY, views, max_rows=10, timeout=20)["rows"][0][1] > 200_000
