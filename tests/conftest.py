@@ -17,6 +17,10 @@ dbt_codegen.write()
 
 os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "sudata-test-dagster"))
 
+# Column lineage costs every night about 25 s: the session's sample nights collect it (the UI tests read
+# it there), the other nights of the suite do not.
+os.environ.setdefault("SUDATA_COLUMN_LINEAGE", "0")
+
 RAM_DISK, RAM_DISK_MIN_FREE = Path("/dev/shm"), 8 << 30
 
 
@@ -61,12 +65,13 @@ def sample_raw(paths) -> Paths:
 SAMPLE_FIRST_NIGHT = "2026-11-23"
 
 
-def sudata_command(home: Path, raw: Path, *args: str, crash_at: str | None = None):
+def sudata_command(home: Path, raw: Path, *args: str, crash_at: str | None = None, env: dict | None = None):
     """``sudata ARGS`` in a process group of its own (a crash point kills the group: dbt's process too)."""
     import subprocess
     import sys
 
-    env = {**os.environ, "SUDATA_HOME": str(home), "SUDATA_RAW": str(raw), "DAGSTER_HOME": str(home / "dagster")}
+    env = {**os.environ, "SUDATA_HOME": str(home), "SUDATA_RAW": str(raw), "DAGSTER_HOME": str(home / "dagster"),
+           **(env or {})}
     env.pop("SUDATA_CRASH_AT", None)
     if crash_at:
         env["SUDATA_CRASH_AT"] = crash_at
@@ -83,9 +88,10 @@ def sample_nights(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("sample_nights")
     raw, home = base / "raw", base / "home"
     shutil.copytree(PROJECT_ROOT / "raw", raw)
-    done = sudata_command(home, raw, "run", "--date", SAMPLE_FIRST_NIGHT)
+    lineage = {"SUDATA_COLUMN_LINEAGE": "1"}
+    done = sudata_command(home, raw, "run", "--date", SAMPLE_FIRST_NIGHT, env=lineage)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     shutil.copytree(home, base / "first", symlinks=True)
-    done = sudata_command(home, raw, "run")
+    done = sudata_command(home, raw, "run", env=lineage)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {"raw": raw, "first": base / "first", "home": home, "paths": Paths(home=home, raw=raw)}
