@@ -78,3 +78,39 @@ def test_drop_landed_tells_quarantined_from_not_delivered(sample_raw):
         (check,) = _land(instance, DAYS[1], DAYS[1]).get_asset_check_evaluations()
         assert not check.passed and check.description == f"not delivered: {DAYS[1]}"
         assert check.metadata["not_delivered"].value == [DAYS[1]]
+
+
+def test_each_source_is_an_asset_of_its_own_with_partitions_check_and_metadata():
+    from orchestration.assets.ingestion import build_ingestion_assets
+    from orchestration.partitions import drop_date_partitions
+
+    registry = load_registry()
+    (ingestion,) = build_ingestion_assets(registry)
+    assert ingestion.can_subset and len(ingestion.keys) == len(registry) > 1
+    specs = {spec.key: spec for spec in ingestion.specs}
+    for source in registry.values():
+        key = dg.AssetKey(["raw", source.id])
+        assert ingestion.partitions_def == drop_date_partitions
+        assert specs[key].owners == [f"team:{source.department.id}"] and specs[key].group_name == "raw"
+        assert specs[key].metadata["primary_key"] == list(source.primary_key)
+        assert [c.name for c in specs[key].metadata["columns"].columns] == source.column_names
+        assert dg.AssetCheckKey(key, "drop_landed") in ingestion.check_keys
+
+
+def test_a_run_selecting_some_sources_lands_only_those(sample_raw):
+    from orchestration.assets.ingestion import build_ingestion_assets
+    from orchestration.resources import SudataResource
+
+    registry = load_registry()
+    chosen = [dg.AssetKey(["raw", "schools"]), dg.AssetKey(["raw", "bus_stops"])]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(build_ingestion_assets(registry), instance=instance, selection=chosen,
+                                resources={"sudata": SudataResource()}, partition_key=DAYS[1])
+        assert result.success
+        landed = {e.asset_key for e in result.get_asset_materialization_events()}
+        assert landed == set(chosen)
+        assert {c.asset_key for c in result.get_asset_check_evaluations()} == set(chosen)
+        assert instance.get_latest_materialization_event(dg.AssetKey(["raw", "job_postings"])) is None
+    for source in registry.values():
+        ledger = state.partition(sample_raw.state_db, source.id, DAYS[1])
+        assert (ledger is not None) == (dg.AssetKey(["raw", source.id]) in chosen), source.id
