@@ -113,7 +113,10 @@ def evaluate_targets(report: dict) -> list[dict]:
     x = _get(d, "import", "median_s")
     add("defs_load", x, f"{x:.2f} s" if x is not None else "–",
         f"median of {len(_get(d, 'import', 'runs_s', default=[]))} fresh interpreters; with the asset graph "
-        f"resolved: {_fmt_s(_get(d, 'import_and_resolve', 'median_s'))}" if d.get("import") else "")
+        f"resolved: {_fmt_s(_get(d, 'import_and_resolve', 'median_s'))}"
+        + (f"; {d['over_target']:.2f}× the target, {d['over_before']:.2f}× the "
+           f"{d['before_s']['import_median_s']:.1f} s measured before ({d['before_s']['commit']})" if "over_target" in d else "")
+        if d.get("import") else "")
     g = report.get("growing") or {}
     size = f"at {human_rows(g['rows'])} rows over {g['days']} dates of history" if g.get("rows") else ""
     x = g.get("next_vs_alone")
@@ -420,6 +423,12 @@ def render_markdown(report: dict) -> str:
             lines.append("")
             lines.append(f"Each figure is a fresh interpreter; the dbt manifest was prepared beforehand "
                          f"({'and was re-parsed during a load!' if d.get('manifest_parsed_during_load') else 'and no load re-parsed it'}).")
+            if "over_target" in d:
+                from bench.defs_load import summary
+
+                lines += ["", summary(d) + (f"; the synthetic project's manifest is {d['synthetic_manifest_mb']} MB "
+                                            f"(dbt parse {_fmt_s(d['synthetic_manifest_prepared_s'])})."
+                                            if d.get("synthetic_manifest_mb") else ".")]
         lines.append("")
 
     for key, heading in (("portal", "Portal"), ("credit", "Credit checks")):
@@ -615,7 +624,11 @@ def summary(report: dict) -> str:
         for k, v in (s.get("errors") or {}).items():
             lines.append(f"    {k} failed: {_one_line(v)}")
     d = report.get("defs_load") or {}
-    if d.get("import"):
+    if d.get("import") and "over_target" in d:
+        from bench.defs_load import summary
+
+        lines.append(summary(d))
+    elif d.get("import"):
         lines.append(f"definitions with {d['sources']:,} sources: import {_fmt_s(d['import']['median_s'])} (median), "
                      f"with resolve {_fmt_s(_get(d, 'import_and_resolve', 'median_s'))}")
     elif d.get("error"):

@@ -12,6 +12,7 @@ import time
 
 import dagster as dg
 
+from orchestration.assets.ingestion import INGEST_STEP
 from orchestration.assets.transform import DBT_STEP
 from orchestration.checks.quality_gate import GATE
 
@@ -31,7 +32,7 @@ def finish() -> None:
 def stage_of(step_key: str | None) -> str | None:
     if not step_key:
         return None
-    if step_key.startswith("raw__"):
+    if step_key == INGEST_STEP:
         return "ingest"
     if step_key == DBT_STEP:
         return "transform"

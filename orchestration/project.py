@@ -16,6 +16,8 @@ from sudata.settings import DBT_PROJECT_DIR
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+CODEGEN_STAMP = "sudata_codegen.sha256"  # beside the manifest: the registry it was rendered from
+
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
@@ -46,9 +48,14 @@ def _parsed_for_another_adapter(manifest: Path) -> bool:
 
 def ensure_manifest() -> Path:
     """Render the registry into the dbt project, then run ``dbt parse`` when the manifest is missing or
-    older than the project's files."""
-    dbt_codegen.write()
+    older than the project's files. Rendering is skipped when the registry and the code that renders it
+    are what the manifest was last prepared from (a stamp beside it): loading the definitions of 1,000
+    sources must not rewrite thousands of generated files to find them unchanged."""
     manifest = dbt_project.manifest_path
+    stamp = manifest.with_name(CODEGEN_STAMP)
+    rendered_from = dbt_codegen.fingerprint()
+    if not (manifest.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == rendered_from):
+        dbt_codegen.write()
     if _sources_newer_than(manifest) or _parsed_for_another_adapter(manifest):
         dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
@@ -56,4 +63,6 @@ def ensure_manifest() -> Path:
              "--target", dbt_project.target or "duckdb"],
             cwd=DBT_PROJECT_DIR, check=True,
         )
+    if not stamp.exists() or stamp.read_text(encoding="utf-8") != rendered_from:
+        stamp.write_text(rendered_from, encoding="utf-8")
     return manifest

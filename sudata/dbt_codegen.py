@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from sudata.registry import LOCATION_COLUMNS, Column, Source, load_registry, published_columns
+from sudata.registry import LOCATION_COLUMNS, Column, Source, load_registry, published_columns, registry_files
 from sudata.settings import DBT_PROJECT_DIR
 
 GENERATED = "_generated"
@@ -283,6 +283,21 @@ def render(sources: dict[str, Source], project_dir: Path = DBT_PROJECT_DIR) -> d
     for s in published:
         out[marts / f"{s.publish.name}.sql"] = f"{{{{ sudata.publish_as_is('{s.publish.name}') }}}}\n"
     return out
+
+
+def fingerprint(project_dir: Path = DBT_PROJECT_DIR, registry_dir: Path | None = None) -> str:
+    """What the generated files are a function of: the registry's files, the code that parses and renders
+    them, and which sources have a hand-written staging model. Equal fingerprints, equal files."""
+    import hashlib
+
+    from sudata import catalog_meta, registry, vocabulary
+
+    h = hashlib.sha256()
+    for path in [*registry_files(registry_dir), *(Path(m.__file__) for m in (registry, catalog_meta, vocabulary)),
+                 Path(__file__)]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update("\0".join(sorted(p.name for p in (project_dir / "models" / "staging").glob("stg_*.sql"))).encode())
+    return h.hexdigest()
 
 
 def write(project_dir: Path = DBT_PROJECT_DIR, registry_dir: Path | None = None) -> list[Path]:

@@ -108,7 +108,14 @@ def test_report_files_and_targets(tmp_path):
             "rebuild": {**run, "measurement": {**run["measurement"], "wall_s": 150.0}},
         }],
         "defs_load": {"sources": 1000, "import": {"median_s": 3.2, "min_s": 3.0, "max_s": 3.5, "runs_s": [3.2],
-                                                  "peak_rss_mb": 300.0}},
+                                                  "cpu_median_s": 2.9, "peak_rss_mb": 300.0},
+                      "import_and_resolve": {"median_s": 4.0, "min_s": 3.9, "max_s": 4.1, "runs_s": [4.0],
+                                             "cpu_median_s": 3.5, "peak_rss_mb": 320.0},
+                      "baseline": {"sources": 15, "import": {"median_s": 2.0, "min_s": 2.0, "max_s": 2.0, "runs_s": [2.0],
+                                                             "cpu_median_s": 1.8, "peak_rss_mb": 200.0}},
+                      "loadavg_start": [8.0, 7.0, 6.0], "loadavg_end": [9.0, 7.0, 6.0],
+                      "target_s": 3.0, "before_s": {"import_median_s": 64.0, "commit": "c9a4a67"},
+                      "over_target": 1.07, "over_before": 0.05},
         "growing": {"rows": 10_000_000, "days": 30, "new_drop_date": "2026-12-24",
                     "checkpoints": [{"history_days": d, "wall_s": 40.0 + d, "peak_rss_mb": 1400.0 + d, "stages_s": stages}
                                     for d in (7, 15, 22, 30)],
@@ -122,6 +129,9 @@ def test_report_files_and_targets(tmp_path):
                       "growing_peak_memory": "not met"}
     md = files["markdown"].read_text(encoding="utf-8")
     assert "| 30 | 70.0 s |" in md
+    assert ("definitions with 1,000 sources: import 3.20 s median wall (2.90 s CPU), 1.07× the 3 s target, "
+            "0.05× the 64.0 s before (c9a4a67)") in md
+    assert "load average 8.0 → 9.0" in md
     assert (tmp_path / "results" / "growing.png").stat().st_size > 10_000
     assert "| Full nightly run ≤ 1.5× the floor (b) | 2.00× | ❌ not met |" in md
     assert files["chart"] and files["chart"].stat().st_size > 10_000
@@ -141,3 +151,22 @@ def test_the_run_output_is_read_for_single_dates_and_catch_up_ranges():
 
     single = parse_run_output("nightly run for drop date 2026-11-26 …\n")
     assert single["drop_dates"] == ["2026-11-26"] and (single["launched"], single["runs"]) == (1, 0)
+
+
+def test_the_synthetic_registry_is_a_valid_registry_of_n_sources(tmp_path):
+    from bench.defs_load import synthetic_registry
+    from sudata import dbt_codegen
+    from sudata.registry import load_registry
+
+    assert synthetic_registry(60, tmp_path / "registry") == 60
+    real, synthetic = load_registry(), load_registry(tmp_path / "registry")
+    assert len(synthetic) == 60 and set(real) <= set(synthetic)
+    clones = [s for sid, s in synthetic.items() if sid not in real]
+    # a clone has no rules (they need the source's own staging SQL); one of a published source is published
+    assert clones and all(not c.rules for c in clones)
+    for clone in clones:
+        original = real[clone.id.rsplit("_x", 1)[0]]
+        assert bool(clone.publish) == bool(original.publish and not original.rules), clone.id
+    names = [s.publish.name for s in synthetic.values() if s.publish]
+    assert len(names) == len(set(names))
+    assert dbt_codegen.render(synthetic, tmp_path / "dbt_project")

@@ -181,3 +181,39 @@ def test_integration_models_and_marts_carry_column_lineage(sample_nights):
     assert [(d.asset_key, d.column_name) for d in lineage["address"]] == [
         (dg.AssetKey(["intermediate", "int_enterprise_registrations__deduped"]), "address")]
     assert "dagster/column_lineage" not in staged, "staging is left out: its SQL costs minutes to parse"
+
+
+def test_each_source_is_an_asset_of_its_own_with_partitions_check_and_metadata():
+    from orchestration.assets.ingestion import build_ingestion_assets
+    from orchestration.partitions import drop_date_partitions
+
+    registry = load_registry()
+    (ingestion,) = build_ingestion_assets(registry)
+    assert ingestion.can_subset and len(ingestion.keys) == len(registry) > 1
+    specs = {spec.key: spec for spec in ingestion.specs}
+    for source in registry.values():
+        key = dg.AssetKey(["raw", source.id])
+        assert ingestion.partitions_def == drop_date_partitions
+        assert specs[key].owners == [f"team:{source.department.id}"] and specs[key].group_name == "raw"
+        assert specs[key].metadata["primary_key"] == list(source.primary_key)
+        assert [c.name for c in specs[key].metadata["columns"].columns] == source.column_names
+        assert dg.AssetCheckKey(key, "drop_landed") in ingestion.check_keys
+
+
+def test_a_run_selecting_some_sources_lands_only_those(sample_raw):
+    from orchestration.assets.ingestion import build_ingestion_assets
+    from orchestration.resources import SudataResource
+
+    registry = load_registry()
+    chosen = [dg.AssetKey(["raw", "schools"]), dg.AssetKey(["raw", "bus_stops"])]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(build_ingestion_assets(registry), instance=instance, selection=chosen,
+                                resources={"sudata": SudataResource()}, partition_key=DAYS[1])
+        assert result.success
+        landed = {e.asset_key for e in result.get_asset_materialization_events()}
+        assert landed == set(chosen)
+        assert {c.asset_key for c in result.get_asset_check_evaluations()} == set(chosen)
+        assert instance.get_latest_materialization_event(dg.AssetKey(["raw", "job_postings"])) is None
+    for source in registry.values():
+        ledger = state.partition(sample_raw.state_db, source.id, DAYS[1])
+        assert (ledger is not None) == (dg.AssetKey(["raw", source.id]) in chosen), source.id

@@ -61,3 +61,41 @@ def test_catalog_metadata_in_a_mart_yaml_is_checked_with_its_file_and_field(tmp_
     path.write_text(json.dumps(manifest), "utf-8")
     with pytest.raises(CatalogError, match=r"models/marts/x/_x__models.yml: model broken, meta.catalog, field 'open_type'"):
         load_datasets(path)
+
+
+def test_the_fingerprint_follows_the_registry_and_the_hand_written_staging(tmp_path):
+    import shutil
+
+    from sudata.registry import REGISTRY_DIR
+
+    registry, project = tmp_path / "registry", tmp_path / "dbt_project"
+    shutil.copytree(REGISTRY_DIR, registry)
+    (project / "models" / "staging").mkdir(parents=True)
+    first = dbt_codegen.fingerprint(project, registry)
+    assert dbt_codegen.fingerprint(project, registry) == first
+    (project / "models" / "staging" / "stg_schools.sql").write_text("select 1\n", encoding="utf-8")
+    second = dbt_codegen.fingerprint(project, registry)
+    assert second != first
+    education = registry / "education.yml"
+    education.write_text(education.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert dbt_codegen.fingerprint(project, registry) not in (first, second)
+
+
+def test_loading_renders_the_registry_only_when_it_changed(monkeypatch):
+    from orchestration import project
+
+    project.ensure_manifest()  # the stamp beside the manifest now names the registry as it is
+    calls = []
+    real_write = dbt_codegen.write
+    monkeypatch.setattr(dbt_codegen, "write", lambda *a, **k: calls.append(1) or real_write(*a, **k))
+    project.ensure_manifest()
+    assert calls == []
+    monkeypatch.setattr(dbt_codegen, "fingerprint", lambda *a, **k: "another registry")
+    try:
+        project.ensure_manifest()
+        assert calls == [1]
+    finally:
+        monkeypatch.undo()
+        project.ensure_manifest()  # the stamp names the real registry again
+    stamp = project.dbt_project.manifest_path.with_name(project.CODEGEN_STAMP)
+    assert stamp.read_text(encoding="utf-8") == dbt_codegen.fingerprint()

@@ -7,6 +7,7 @@ orchestration.checks.quality_gate) reads their outcomes and blocks that dataset'
 """
 
 
+import functools
 import os
 from typing import Any, Mapping
 
@@ -19,6 +20,7 @@ from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import SudataResource
 from orchestration.run_records import run_dir, write_json
 from sudata.crash import crash_point
+from sudata.datasets import load_manifest
 from sudata.registry import load_registry
 
 LAYERS = ("staging", "intermediate", "marts")
@@ -32,6 +34,12 @@ class DbtBuildConfig(dg.Config):
         description="Rebuild the incremental models from every landed drop instead of only the new ones "
         "(needed after a change to a model's SQL or to a seed it joins).",
     )
+
+
+@functools.cache
+def _departments() -> dict[str, str]:
+    """source id → department id, read once: the translator asks for the owners of every model."""
+    return {s.id: s.department.id for s in load_registry().values()}
 
 
 class SudataDbtTranslator(DagsterDbtTranslator):
@@ -56,8 +64,7 @@ class SudataDbtTranslator(DagsterDbtTranslator):
         if not department:
             name = props.get("name", "")
             source_id = name.removeprefix("stg_").removeprefix("int_").split("__")[0]
-            source = load_registry().get(source_id) if source_id != name else None
-            department = source.department.id if source else None
+            department = _departments().get(source_id) if source_id != name else None
         return [f"team:{department}"] if department else [PLATFORM_OWNER]
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
@@ -82,7 +89,7 @@ translator = SudataDbtTranslator(
 
 @dbt_assets(
     name=DBT_STEP,
-    manifest=ensure_manifest(),
+    manifest=load_manifest(ensure_manifest()),  # parsed once: the datasets, gates and publication read the same
     project=dbt_project,
     dagster_dbt_translator=translator,
     retry_policy=dg.RetryPolicy(max_retries=1, delay=10),
@@ -183,9 +190,7 @@ def _as_built(events):
 def test_rules(manifest_path) -> dict[str, dict]:
     """dbt test name → the rule it states, {test, columns} (e.g. unique of [stop_id]), so the gate can
     tell when a rule it would check itself is already a dbt test."""
-    import json
-
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = load_manifest(manifest_path)
     out = {}
     for node in manifest["nodes"].values():
         if node.get("resource_type") != "test" or not node.get("test_metadata"):
@@ -199,7 +204,6 @@ def test_rules(manifest_path) -> dict[str, dict]:
 def _name_failing_keys(sudata: SudataResource, tests: dict[str, list[dict]]) -> None:
     """Failing mart tests get the keys of up to five failing rows (``failing_keys``), read from the
     failures dbt stored; the gate reports them beside the count."""
-    import json
     from contextlib import closing
 
     from sudata.datasets import load_datasets
@@ -209,7 +213,7 @@ def _name_failing_keys(sudata: SudataResource, tests: dict[str, list[dict]]) -> 
     failing = [(model, t) for model, results in tests.items() for t in results if t["status"] == "fail"]
     if not failing or not sudata.paths.warehouse.exists():
         return
-    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    manifest = load_manifest(dbt_project.manifest_path)
     relations = {n["name"]: n.get("relation_name") for n in manifest["nodes"].values() if n.get("resource_type") == "test"}
     datasets = load_datasets(dbt_project.manifest_path)
     with closing(duckdb_connect(sudata.paths.warehouse, read_only=True, paths=sudata.paths)) as con:
