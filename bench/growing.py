@@ -52,12 +52,13 @@ def _summary(night: dict) -> dict:
             "outcome": night["outcome"]}
 
 
-def dbt_slowest_nodes(run_ids: list[str], top: int = 10) -> list[dict]:
+def dbt_slowest_nodes(run_ids: list[str], top: int = 10, target: Path | None = None) -> list[dict]:
     """dbt's own time of the slowest models and tests of these runs, from the run_results.json each dbt
     invocation leaves in its target folder (dbt_project/target/<step>-<run id>-<invocation>/)."""
+    target = target or pipeline.PROJECT_ROOT / "dbt_project" / "target"
     nodes = []
     for rid in run_ids:
-        for path in (pipeline.PROJECT_ROOT / "dbt_project" / "target").glob(f"*-{rid[:7]}-*/run_results.json"):
+        for path in target.glob(f"*-{rid[:7]}-*/run_results.json"):
             for r in json.loads(path.read_text(encoding="utf-8")).get("results", []):
                 kind, _, name = r["unique_id"].split(".")[:3]  # model.sudata.<name>, test.sudata.<name>.<hash>
                 nodes.append({"node": name, "kind": kind, "seconds": round(r["execution_time"], 2)})
