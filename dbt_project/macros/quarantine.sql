@@ -122,7 +122,10 @@ select * from unioned
     unusable_value_counts(): per source, drop date and column, how many delivered values staging had to set to
     null (text in a number or date column, a number outside its bounds, an unreadable phone): the model
     int_unusable_values, read by the quality gate (a non-blocking accuracy check) so that nothing is lost
-    silently. One scan of each staging table; only columns that can lose a value are counted.
+    silently. Only columns that can lose a value are counted.
+
+    Incremental by drop like int_quarantined_rows: a night counts the drops staged since the last build, and
+    each drop date it restages leaves a tombstone that replaces the counts it had before.
 #}
 {% macro unusable_value_counts() -%}
 {%- set sources = sudata.declarations()['sources'] -%}
@@ -136,14 +139,23 @@ select * from unioned
 {%- endfor -%}
 with
 {% for source_id, columns in counted.items() %}
+staged_{{ source_id }} as (
+
+    select _drop_date, _loaded_at, unusable_values
+    from {{ ref('stg_' ~ source_id) }}
+    {{ sudata.new_drops_only(watermark='_changed_at') }}
+
+),
+
 counts_{{ source_id }} as (
 
     select
         _drop_date,
+        max(_loaded_at) as _changed_at,
         {%- for column in columns %}
         sum(case when {{ dbt.position("'," ~ column ~ ",'", 'unusable_values') }} > 0 then 1 else 0 end) as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from {{ ref('stg_' ~ source_id) }}
+    from staged_{{ source_id }}
     where unusable_values is not null
     group by _drop_date
 
@@ -153,12 +165,23 @@ unpivoted as (
 
     {%- for source_id, columns in counted.items() %}
     {%- set outer = loop %}
+    {%- if is_incremental() %}
+    select distinct
+        cast('{{ source_id }}' as {{ dbt.type_string() }}) as source,
+        _drop_date,
+        cast(null as {{ dbt.type_string() }}) as column_name,
+        cast(null as {{ dbt.type_bigint() }}) as unusable_values,
+        cast(null as {{ dbt.type_timestamp() }}) as _changed_at
+    from staged_{{ source_id }}
+    union all
+    {%- endif %}
     {%- for column in columns %}
     select
         cast('{{ source_id }}' as {{ dbt.type_string() }}) as source,
         _drop_date,
         cast('{{ column }}' as {{ dbt.type_string() }}) as column_name,
-        {{ column }} as unusable_values
+        {{ column }} as unusable_values,
+        _changed_at
     from counts_{{ source_id }}
     where {{ column }} > 0
     {% if not (outer.last and loop.last) %}union all{% endif %}
