@@ -14,6 +14,8 @@ That night is compared with a run of the new date alone on an empty home: the fl
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -37,10 +39,36 @@ def _link_dates(source: Path, target: Path, dates: list[str]) -> None:
 
 def _summary(night: dict) -> dict:
     m = night["measurement"]
-    stages = (night.get("stages") or {}).get("stages_s") or {}
+    breakdown = night.get("stages") or {}
+    stages = breakdown.get("stages_s") or {}
+    run_ids = [r["run_id"] for r in breakdown.get("runs") or []]
+    slowest = dbt_slowest_nodes(run_ids)
+    pipeline.remove_dbt_run_targets(run_ids)  # one target folder per dbt invocation: read, then removed
     return {"wall_s": m["wall_s"], "cpu_s": m.get("cpu_s"), "peak_rss_mb": m["peak_rss_mb"], "stages_s": stages,
-            "dbt_layer_seconds": (night.get("stages") or {}).get("dbt_layer_seconds"),
+            "dbt_layer_seconds": breakdown.get("dbt_layer_seconds"),
+            "dbt_slowest_nodes": slowest,
+            "slowest_steps": [{k: s[k] for k in ("step", "stage", "seconds")} for s in (breakdown.get("steps") or [])[:8]],
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "outcome": night["outcome"]}
+
+
+def dbt_slowest_nodes(run_ids: list[str], top: int = 10, target: Path | None = None) -> list[dict]:
+    """dbt's own time of the slowest models and tests of these runs, from the run_results.json each dbt
+    invocation leaves in its target folder (dbt_project/target/<step>-<run id>-<invocation>/)."""
+    target = target or pipeline.PROJECT_ROOT / "dbt_project" / "target"
+    nodes = []
+    for rid in run_ids:
+        for path in target.glob(f"*-{rid[:7]}-*/run_results.json"):
+            for r in json.loads(path.read_text(encoding="utf-8")).get("results", []):
+                kind, _, name = r["unique_id"].split(".")[:3]  # model.sudata.<name>, test.sudata.<name>.<hash>
+                nodes.append({"node": name, "kind": kind, "seconds": round(r["execution_time"], 2)})
+    return sorted(nodes, key=lambda n: -n["seconds"])[:top]
+
+
+def stage_line(summary: dict) -> str:
+    """One line of seconds per stage, the way the bench prints each measured night."""
+    stages = summary.get("stages_s") or {}
+    return "    " + ", ".join(f"{pipeline.STAGE_LABELS.get(k, k)} {stages[k]:.1f} s" for k in pipeline.STAGES if k in stages)
 
 
 def published_bytes(home: Path) -> dict:
@@ -81,12 +109,14 @@ def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = Fa
             say(f"  catch-up of {len(first)} date(s) up to {first[-1]}")
             catch = pipeline.nightly(f"catch-up to {first[-1]}", home, raw, logs / f"catchup-{first[-1]}.log")
             result.setdefault("catch_ups", []).append({"dates": len(first), **_summary(catch)})
+            say(stage_line(result["catch_ups"][-1]))
         _link_dates(generated, raw, [last])
         night = pipeline.nightly(f"night {last} with {point - 1} dates of history", home, raw,
                                  logs / f"night-{last}.log")
         result["checkpoints"].append({"history_days": point - 1, "drop_date": last, **_summary(night)})
         say(f"  night {last} after {point - 1} dates: {night['measurement']['wall_s']:.1f} s, "
             f"peak {night['measurement']['peak_rss_mb']:.0f} MB")
+        say(stage_line(result["checkpoints"][-1]))
         landed = point
 
     _link_dates(generated, raw, [new])
@@ -95,12 +125,14 @@ def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = Fa
     result["checkpoints"].append(result["next_night"])
     result["published_bytes"] = published_bytes(home)
     say(f"  next night: {nxt['measurement']['wall_s']:.1f} s, peak {nxt['measurement']['peak_rss_mb']:.0f} MB")
+    say(stage_line(result["next_night"]))
 
     alone_raw, alone_home = work / "raw_alone", work / "home_alone"
     _link_dates(generated, alone_raw, [new])
     alone = pipeline.nightly(f"the new date {new} alone on an empty home", alone_home, alone_raw, logs / "alone.log")
     result["alone"] = _summary(alone)
     say(f"  the new date alone: {alone['measurement']['wall_s']:.1f} s")
+    say(stage_line(result["alone"]))
     result["next_vs_alone"] = round(nxt["measurement"]["wall_s"] / alone["measurement"]["wall_s"], 3)
     result["target_next_vs_alone"] = NEXT_NIGHT_TARGET
     result["peak_rss_mb"] = max(c["peak_rss_mb"] for c in [*result["checkpoints"], *result.get("catch_ups", [])])

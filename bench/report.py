@@ -146,6 +146,13 @@ def render_growing(g: dict) -> list[str]:
     for c in g["checkpoints"]:
         lines.append(f"| {c['history_days']} | {_fmt_s(c['wall_s'])} | "
                      + " | ".join(_fmt_s(c['stages_s'].get(k)) for k in stages) + f" | {_fmt_mb(c['peak_rss_mb'])} |")
+    loads = [c["load_average"][0] for c in g["checkpoints"] if c.get("load_average")]
+    if loads:
+        lines += ["", f"Load average (1 min) at the end of each night: {min(loads):.1f}–{max(loads):.1f} on this machine."]
+    slowest = _get(g, "next_night", "dbt_slowest_nodes")
+    if slowest:
+        lines += ["", "Slowest dbt nodes of the next night (dbt's own seconds): "
+                  + ", ".join(f"`{n['node']}` {n['seconds']:.1f}" for n in slowest[:8]) + "."]
     b = g.get("published_bytes")
     if b:
         lines += ["", f"Published store after the last night: {b['apparent'] / 2**20:.1f} MiB as readers see every "

@@ -117,9 +117,12 @@ def test_report_files_and_targets(tmp_path):
                       "target_s": 3.0, "before_s": {"import_median_s": 64.0, "commit": "c9a4a67"},
                       "over_target": 1.07, "over_before": 0.05},
         "growing": {"rows": 10_000_000, "days": 30, "new_drop_date": "2026-12-24",
-                    "checkpoints": [{"history_days": d, "wall_s": 40.0 + d, "peak_rss_mb": 1400.0 + d, "stages_s": stages}
+                    "checkpoints": [{"history_days": d, "wall_s": 40.0 + d, "peak_rss_mb": 1400.0 + d, "stages_s": stages,
+                                     "load_average": [2.0 + d / 10, 2.0, 2.0]}
                                     for d in (7, 15, 22, 30)],
-                    "next_night": {"wall_s": 70.0}, "alone": {"wall_s": 50.0}, "next_vs_alone": 1.4,
+                    "next_night": {"wall_s": 70.0, "dbt_slowest_nodes": [{"node": "int_enterprises", "kind": "model",
+                                                                          "seconds": 6.25}]},
+                    "alone": {"wall_s": 50.0}, "next_vs_alone": 1.4,
                     "peak_rss_mb": 2100.0, "published_bytes": {"apparent": 3 << 20, "stored": 1 << 20}},
     }
     files = write_report(report, tmp_path / "results")
@@ -132,10 +135,28 @@ def test_report_files_and_targets(tmp_path):
     assert ("definitions with 1,000 sources: import 3.20 s median wall (2.90 s CPU), 1.07× the 3 s target, "
             "0.05× the 64.0 s before (c9a4a67)") in md
     assert "load average 8.0 → 9.0" in md
+    assert "Load average (1 min) at the end of each night: 2.7–5.0" in md
+    assert "`int_enterprises` 6.2" in md
     assert (tmp_path / "results" / "growing.png").stat().st_size > 10_000
     assert "| Full nightly run ≤ 1.5× the floor (b) | 2.00× | ❌ not met |" in md
     assert files["chart"] and files["chart"].stat().st_size > 10_000
     assert json.loads(files["json"].read_text(encoding="utf-8"))["scales"][0]["ratios"]["a_over_b"] == 2.0
+
+
+def test_the_growing_bench_reads_dbt_node_times_of_its_runs_and_prints_stages(tmp_path):
+    from bench.growing import dbt_slowest_nodes, stage_line
+
+    for rid, results in (("abcdef1234", [("model.sudata.int_enterprises", 6.0), ("test.sudata.not_null_x.ab12", 0.5)]),
+                         ("9999999999", [("model.sudata.stg_other_run", 99.0)])):
+        folder = tmp_path / f"sudata_dbt_models-{rid[:7]}-0000000"
+        folder.mkdir()
+        (folder / "run_results.json").write_text(json.dumps(
+            {"results": [{"unique_id": u, "execution_time": t} for u, t in results]}), encoding="utf-8")
+    nodes = dbt_slowest_nodes(["abcdef12-3456"], target=tmp_path)
+    assert nodes == [{"node": "int_enterprises", "kind": "model", "seconds": 6.0},
+                     {"node": "not_null_x", "kind": "test", "seconds": 0.5}]
+    line = stage_line({"stages_s": {"ingestion": 1.0, "dbt_models": 2.5, "publication": 3.25}})
+    assert line.strip() == "ingestion 1.0 s, dbt models (transformation) 2.5 s, publication 3.2 s"
 
 
 def test_the_run_output_is_read_for_single_dates_and_catch_up_ranges():

@@ -214,6 +214,25 @@ def test_the_intermediate_models_and_published_marts_are_merged_by_key():
         assert any("drop_tombstones" in h["sql"] for h in node["config"]["post-hook"]), node["name"]
 
 
+def test_the_quarantine_and_unusable_value_counts_are_merged_by_drop():
+    """Both read every staged row; a night recomputes only the drop dates it staged (unique_key source and
+    drop date), and a restaged date's tombstones leave after the merge."""
+    import json
+
+    from orchestration.project import dbt_project, ensure_manifest
+
+    ensure_manifest()
+    manifest = json.loads(dbt_project.manifest_path.read_text("utf-8"))
+    for name in ("int_quarantined_rows", "int_unusable_values"):
+        node = manifest["nodes"][f"model.sudata.{name}"]
+        assert node["config"]["materialized"] == "incremental", name
+        assert node["config"]["incremental_strategy"] == "delete+insert", name
+        assert node["config"]["unique_key"] == ["source", "_drop_date"], name
+        assert any("drop_tombstones" in h["sql"] for h in node["config"]["post-hook"]), name
+    assert "macro.sudata.new_drops_only" in manifest["macros"]["macro.sudata.quarantined_rows"]["depends_on"]["macros"]
+    assert "macro.sudata.new_drops_only" in manifest["macros"]["macro.sudata.unusable_value_counts"]["depends_on"]["macros"]
+
+
 def test_a_night_recomputes_only_the_keys_its_drops_touched(nights):
     """After the third night, only the keys delivered that night carry its load time."""
     paths = nights["nightly"]

@@ -521,6 +521,31 @@ def test_a_failing_expectation_names_keys_of_failing_rows_but_never_their_values
     assert sampled and all(set(row) == {"station_id", "obs_date"} for row in sampled)  # keys, never values
 
 
+def test_failing_keys_are_the_first_failing_rows_of_a_large_frame_and_counts_cover_all_of_it():
+    """The keys are looked for in a growing head of the frame: they must still be the first failing rows in
+    frame order (here past the first head), and the counts those of the whole frame."""
+    n = 50_000
+    aqi = [50] * n
+    failing = [9_000, 9_001, 30_000, *range(40_000, 45_000)]
+    for i in failing:
+        aqi[i] = 900
+    df = pd.DataFrame({"station_id": pd.array([f"S{i:05d}" for i in range(n)], dtype="str"),
+                       "aqi": pd.array(aqi, dtype="int64")})
+    suite = parse_suite({"name": "large_keys", "expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "aqi", "min_value": 0, "max_value": 500},
+         "meta": {"dimension": "accuracy", "blocking": True}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "aqi"},
+         "meta": {"dimension": "completeness", "blocking": True}}]})
+    outcome = get_runner().run(suite, df, now=NOW, key_columns=["station_id"])
+    between, not_null = outcome.outcomes
+    assert not between.success and between.observed["unexpected_count"] == len(failing)
+    assert between.observed["element_count"] == n
+    first = [{"station_id": f"S{i:05d}"} for i in failing[:5]]
+    assert between.observed["failing_keys"] == first
+    assert outcome.result["results"][0]["result"]["partial_unexpected_index_list"] == first
+    assert not_null.success
+
+
 def test_the_leak_scanner_blocks_personal_data_in_clear_in_unconditional_data(con):
     from stdnum.cn import ric
 

@@ -107,25 +107,50 @@ class GERunner:
         KEY_SAMPLES failing rows — the keys only: the values are dropped from the outcome and the result."""
         names = names or suite.check_names()
         parameters = {"now": (now or local_now()).isoformat(timespec="seconds")}
-        result_format = {"result_format": "BASIC", "partial_unexpected_count": int(unexpected_samples)}
         keys = [k for k in key_columns or [] if k in df.columns]
-        if keys:
-            result_format = {"result_format": "SUMMARY", "unexpected_index_column_names": keys,
-                             "partial_unexpected_count": max(int(unexpected_samples), KEY_SAMPLES),
-                             "return_unexpected_index_query": False}
         with self._lock:
             vd, by_id = self._validation_definition(suite)
             result = vd.run(batch_parameters={"dataframe": df}, expectation_parameters=parameters,
-                            result_format=result_format)
+                            result_format={"result_format": "BASIC",
+                                           "partial_unexpected_count": int(unexpected_samples)})
+            by_index = {by_id[str(r.expectation_config.id)]: r for r in result.results}
+            failed = sorted(i for i, r in by_index.items() if not r.success)
+            if keys and failed:
+                # GE lists the keys of every unexpected row, one cell at a time, before keeping the first
+                # few: on a large frame that costs more than the whole suite. The keys of the first failing
+                # rows are those of the first rows of the frame that fail, so they are looked for in a
+                # growing head of the frame, for the failed expectations only.
+                found = self._first_failing_keys(suite, failed, df, parameters, keys, unexpected_samples)
+                for i, listed in found.items():
+                    by_index[i].result["partial_unexpected_index_list"] = listed
         outcomes: list[ExpectationOutcome | None] = [None] * len(suite.expectations)
-        for r in result.results:
-            i = by_id[str(r.expectation_config.id)]
+        for i, r in by_index.items():
             failing_keys = _keys_only(r.result, keys, keep_values=unexpected_samples > 0)
             outcomes[i] = _outcome(names[i], suite.expectations[i], r, failing_keys)
         unanswered = [names[i] for i, o in enumerate(outcomes) if o is None]
         if unanswered:  # never let an expectation disappear from the gate silently
             raise RuntimeError(f"{suite.name}: Great Expectations returned no result for {unanswered}")
         return SuiteOutcome(outcomes=outcomes, result=result.to_json_dict())
+
+    def _first_failing_keys(self, suite: Suite, failed: list[int], df: pd.DataFrame, parameters: dict,
+                            keys: list[str], unexpected_samples: int) -> dict[int, list]:
+        """Per failed expectation (an index into ``suite``), the keys of its first failing rows in frame
+        order, as GE lists them (``partial_unexpected_index_list``)."""
+        wanted = max(int(unexpected_samples), KEY_SAMPLES)
+        subset = Suite(name=f"{suite.name}.failing", expectations=tuple(suite.expectations[i] for i in failed),
+                       meta=suite.meta, path=suite.path)
+        vd, by_id = self._validation_definition(subset)
+        result_format = {"result_format": "SUMMARY", "unexpected_index_column_names": keys,
+                         "partial_unexpected_count": wanted, "return_unexpected_index_query": False}
+        head = 4096
+        while True:
+            result = vd.run(batch_parameters={"dataframe": df.iloc[:head]}, expectation_parameters=parameters,
+                            result_format=result_format)
+            found = {failed[by_id[str(r.expectation_config.id)]]: (r.result or {}).get("partial_unexpected_index_list")
+                     or [] for r in result.results}
+            if head >= len(df) or all(len(v) >= wanted for v in found.values()):
+                return found
+            head *= 8
 
 
 def _keys_only(res: dict | None, keys: list[str], *, keep_values: bool) -> list[dict]:
