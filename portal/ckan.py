@@ -672,6 +672,12 @@ def _handler(name: str, api_path: str):
     return handler
 
 
+# The generic routes come first and answer every action name (known or not, as CKAN does), so a request is
+# matched against one route instead of some eighty; the per-action routes after them are what the OpenAPI
+# document lists, with each action's real parameters.
+for _method in ("GET", "POST"):
+    router.add_api_route("/api/3/action/{name}", action_v3, methods=[_method], include_in_schema=False)
+    router.add_api_route("/api/action/{name}", action_unversioned, methods=[_method], include_in_schema=False)
 for _name in ACTION_PARAMETERS:
     for _prefix, _path in (("/api/3/action/", "/api/3/action/datastore_search"),
                            ("/api/action/", "/api/action/datastore_search")):
@@ -680,9 +686,6 @@ for _name in ACTION_PARAMETERS:
                 _prefix + _name, _handler(_name, _path), methods=[_method], tags=["CKAN Action API"],
                 summary=f"{_name} ({_method})", include_in_schema=_prefix == "/api/3/action/",
                 operation_id=f"{_name}_{_method.lower()}", openapi_extra=_openapi(_name, _method))
-for _method in ("GET", "POST"):  # any other name: CKAN's "Action name not known"
-    router.add_api_route("/api/3/action/{name}", action_v3, methods=[_method], include_in_schema=False)
-    router.add_api_route("/api/action/{name}", action_unversioned, methods=[_method], include_in_schema=False)
 
 
 @router.get("/api/3", include_in_schema=False)

@@ -79,13 +79,26 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         finally:
-            route = getattr(scope.get("route"), "path", None) or ("/static" if scope.get("path", "").startswith(
-                "/static/") else "unmatched")
+            route = _route_label(scope)
             labels = (scope.get("method", ""), route, f"{status // 100}xx")
             self.metrics.duration.labels(*labels).observe(time.perf_counter() - started)
             self.metrics.requests.labels(labels[0], route, str(status)).inc()
             if status >= 400:
                 self.metrics.errors.labels(labels[0], route, str(status)).inc()
+
+
+def _route_label(scope) -> str:
+    """The route template; a CKAN action is named (one route answers them all), an unknown name is not."""
+    route = getattr(scope.get("route"), "path", None)
+    if route is None:
+        return "/static" if scope.get("path", "").startswith("/static/") else "unmatched"
+    if route.endswith("/action/{name}"):
+        from portal.ckan import ACTIONS
+
+        name = (scope.get("path_params") or {}).get("name")
+        if name in ACTIONS:
+            return route.removesuffix("{name}") + name
+    return route
 
 
 @router.get("/metrics", include_in_schema=False)
