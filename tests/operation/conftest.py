@@ -8,12 +8,15 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import warnings
+
 import pytest
 
 from stdnum.cn import uscc as uscc_code
 
 from operation.credit import CREDIT_DATASET
 from operation.store import OperationStore
+from portal.app import create_app
 from sudata.settings import Paths
 from sudata.store import DatasetEntry, PublishedStore
 
@@ -132,3 +135,13 @@ APPLICATION = {
     "datasets": {"taxi_trips": ["district", "category", "driver_name", "fare", "trip_date"]},
     "period_start": "2026-12-01", "period_end": "2027-12-31",
 }
+
+
+@pytest.fixture(scope="module")
+def client(op_paths):
+    """The portal over the operation store, once per test module."""
+    with warnings.catch_warnings():  # starlette announces its move to httpx2 on import
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    with TestClient(create_app(op_paths)) as c:
+        yield c

@@ -13,19 +13,12 @@ import pytest
 import operation.store
 from cli.main import main as sudata
 from portal.access import AccessStore
-from portal.app import create_app
 
 from .conftest import APPLICATION
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def client(op_paths):
-    with TestClient(create_app(op_paths)) as c:
-        yield c
 
 
 @pytest.fixture

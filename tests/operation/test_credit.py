@@ -4,7 +4,6 @@ per code, daily quotas, no bulk download."""
 from __future__ import annotations
 
 import sqlite3
-import warnings
 from contextlib import closing
 
 import pytest
@@ -12,21 +11,11 @@ import pytest
 from operation import applications
 from operation.credit import CREDIT_DATASET
 from operation.store import now as operation_now
-from portal.app import create_app
 
 from .conftest import APPLICATION, uscc
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
 
 SCOPE = ["uscc", "legal_representative", "status", "licence_count", "penalty_count"]
-
-
-@pytest.fixture(scope="module")
-def client(op_paths):
-    with TestClient(create_app(op_paths)) as c:
-        yield c
 
 
 def _platform(ops, published, quota=None) -> tuple[int, str]:

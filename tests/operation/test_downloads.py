@@ -6,26 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 
 import pyarrow.parquet as pq
-import pytest
 
 from cli.main import main as sudata
 from operation import applications
-from portal.app import create_app
 
 from .conftest import APPLICATION
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def client(op_paths):
-    with TestClient(create_app(op_paths)) as c:
-        yield c
 
 
 def _download_credential(client, ops, fields, **approval) -> tuple[int, dict]:

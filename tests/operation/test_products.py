@@ -7,7 +7,6 @@ import csv
 import io
 import re
 import sqlite3
-import warnings
 from contextlib import closing
 
 import pytest
@@ -16,19 +15,8 @@ from cli.main import main as sudata
 from operation import applications
 from operation.products import Products
 from operation.zone import Zone
-from portal.app import create_app
 
 from .conftest import APPLICATION
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def client(op_paths):
-    with TestClient(create_app(op_paths)) as c:
-        yield c
 
 
 def test_a_product_from_registration_to_the_catalog_and_the_disclosure(client, ops, published, op_home,
