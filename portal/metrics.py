@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from .ckan import ACTIONS
+
 router = APIRouter()
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -93,8 +95,6 @@ def _route_label(scope) -> str:
     if route is None:
         return "/static" if scope.get("path", "").startswith("/static/") else "unmatched"
     if route.endswith("/action/{name}"):
-        from portal.ckan import ACTIONS
-
         name = (scope.get("path_params") or {}).get("name")
         if name in ACTIONS:
             return route.removesuffix("{name}") + name
