@@ -123,8 +123,7 @@ def sudata_dbt_models(
                                  if event.metadata.get("dagster_dbt/failed_row_count") else None),
                     "rule": rules.get(event.check_name),
                 })
-            elif isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
-                key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
+            elif (key := _model_key(event, context)) is not None:
                 built.append(key.path[-1])
             yield event
     finally:
@@ -166,23 +165,26 @@ def _with_column_lineage(events, invocation, context):
     """The events, in order, with dagster-dbt's column schema and column lineage on every integration and
     mart model (the UI's column-level lineage). On DuckDB the row counts already wait for dbt to finish."""
     events = list(events)
-
-    def layer(event) -> str | None:
-        if not isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
-            return None
-        key = getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
-        return key.path[0]
-
-    wanted = [i for i, e in enumerate(events) if layer(e) in LINEAGE_LAYERS]
+    wanted = [i for i, e in enumerate(events) if (key := _model_key(e, context)) and key.path[0] in LINEAGE_LAYERS]
     described = DbtEventIterator(iter([events[i] for i in wanted]), invocation).fetch_column_metadata()
     for i, event in zip(wanted, described):
         events[i] = event
     return events
 
 
+MODEL_EVENTS = (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)
+
+
+def _model_key(event, context) -> dg.AssetKey | None:
+    """The asset key of a model dbt built, or None for any other event (a test's check result)."""
+    if not isinstance(event, MODEL_EVENTS):
+        return None
+    return getattr(event, "asset_key", None) or context.asset_key_for_output(event.output_name)
+
+
 def _as_built(events):
     for event in events:
-        if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)):
+        if isinstance(event, MODEL_EVENTS):
             crash_point("dbt_model_built")
         yield event
 
