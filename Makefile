@@ -69,8 +69,11 @@ lint-sql: setup
 	cd dbt_project && SUDATA_HOME=$(SUDATA_HOME)/lint ../$(BIN)/sqlfluff lint models/marts models/intermediate/*.sql models/staging/*.sql
 
 # The Spark comparison is its own target (make test-spark): it needs the `spark` extra and Java.
+# Two workers (pytest-xdist), a test module each at a time, the longest first (tests/conftest.py): the
+# suite's nights use about one core each.
+PYTEST_WORKERS ?= 2
 test: setup-bench browser postgres lint lint-sql
-	$(BIN)/python -m pytest -q -m "not spark"
+	$(BIN)/python -m pytest -q -m "not spark" -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The nightly job on the sample with dbt on Spark; every published dataset must equal the DuckDB run's.
 test-spark: setup-spark

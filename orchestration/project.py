@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from filelock import FileLock
 
 from sudata import dbt_codegen
 from sudata.settings import DBT_PROJECT_DIR
@@ -52,6 +53,14 @@ def ensure_manifest() -> Path:
     are what the manifest was last prepared from (a stamp beside it): loading the definitions of 1,000
     sources must not rewrite thousands of generated files to find them unchanged."""
     manifest = dbt_project.manifest_path
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    # The code server, a run's process and `dagster dev` may load the definitions at the same moment:
+    # one renders and parses, the others wait and find the manifest ready.
+    with FileLock(manifest.with_name(".manifest.lock")):
+        return _prepare_manifest(manifest)
+
+
+def _prepare_manifest(manifest: Path) -> Path:
     stamp = manifest.with_name(CODEGEN_STAMP)
     rendered_from = dbt_codegen.fingerprint()
     if not (manifest.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == rendered_from):

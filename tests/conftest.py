@@ -12,10 +12,15 @@ import pytest
 from sudata import dbt_codegen
 from sudata.settings import PROJECT_ROOT, Paths
 
-# The dbt project's generated part (from registry/), as every entry point renders it before dbt parses.
-dbt_codegen.write()
+# pytest-xdist names each worker process; the controller (or a run without workers) has no name.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
-os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "sudata-test-dagster"))
+# The dbt project's generated part (from registry/), as every entry point renders it before dbt parses.
+# Rendered once, before the workers start: two workers rendering at once would race on the same files.
+if WORKER is None:
+    dbt_codegen.write()
+
+os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"sudata-test-dagster-{WORKER or 'main'}"))
 
 # Column lineage costs every night about 25 s: the session's sample nights collect it (the UI tests read
 # it there), the other nights of the suite do not.
@@ -37,6 +42,18 @@ def pytest_configure(config):
     if root:
         config.option.basetemp = tempfile.mkdtemp(prefix="sudata-tests-", dir=root)
         config._sudata_ram_basetemp = config.option.basetemp  # noqa: SLF001
+
+
+# The modules that run whole nights, longest first (from `--durations`). With two workers the longest must
+# start first, or the suite ends waiting on it; Makefile's `--no-loadscope-reorder` keeps this order.
+LONGEST_FIRST = ("test_crash_pipeline", "test_incremental", "test_bad_night_e2e", "test_backfill",
+                 "test_pipeline_e2e", "test_failure_paths", "test_new_source", "test_validity_rules",
+                 "test_dagster_ui", "test_dbt_macros")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: the rest keep their order
 
 
 def pytest_unconfigure(config):
@@ -84,14 +101,22 @@ def sudata_command(home: Path, raw: Path, *args: str, crash_at: str | None = Non
 def sample_nights(tmp_path_factory) -> dict:
     """The bundled sample run uninterrupted, once per session: ``first`` is the home after the first night
     alone (copy it to start from there), ``home`` the home after the second night's `sudata run` too.
-    Read-only for the tests that share it."""
-    base = tmp_path_factory.mktemp("sample_nights")
+    Read-only for the tests that share it. With pytest-xdist the workers share one: the first to need it
+    runs the nights under a lock, the others wait for it and read the same homes."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent if WORKER else tmp_path_factory.getbasetemp()
+    base = shared / "sample_nights"
     raw, home = base / "raw", base / "home"
-    shutil.copytree(PROJECT_ROOT / "raw", raw)
-    lineage = {"SUDATA_COLUMN_LINEAGE": "1"}
-    done = sudata_command(home, raw, "run", "--date", SAMPLE_FIRST_NIGHT, env=lineage)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    shutil.copytree(home, base / "first", symlinks=True)
-    done = sudata_command(home, raw, "run", env=lineage)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with FileLock(shared / "sample_nights.lock"):
+        if not (base / "done").exists():
+            shutil.rmtree(base, ignore_errors=True)  # a worker that failed half-way left it
+            shutil.copytree(PROJECT_ROOT / "raw", raw)
+            lineage = {"SUDATA_COLUMN_LINEAGE": "1"}
+            done = sudata_command(home, raw, "run", "--date", SAMPLE_FIRST_NIGHT, env=lineage)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            shutil.copytree(home, base / "first", symlinks=True)
+            done = sudata_command(home, raw, "run", env=lineage)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            (base / "done").touch()
     return {"raw": raw, "first": base / "first", "home": home, "paths": Paths(home=home, raw=raw)}

@@ -30,10 +30,16 @@ def test_rendering_is_idempotent_and_covers_every_source():
 
 
 def test_a_stale_generated_file_is_removed(tmp_path):
-    (DBT_PROJECT_DIR / "models" / "intermediate" / "_generated" / "int_gone__deduped.sql").write_text("select 1")
-    changed = dbt_codegen.write()
+    import shutil
+
+    project = tmp_path / "dbt_project"  # a copy: other test processes read the real project meanwhile
+    for folder in ("models", "macros"):
+        shutil.copytree(DBT_PROJECT_DIR / folder, project / folder)
+    assert dbt_codegen.write(project) == []
+    (project / "models" / "intermediate" / "_generated" / "int_gone__deduped.sql").write_text("select 1")
+    changed = dbt_codegen.write(project)
     assert [p.name for p in changed] == ["int_gone__deduped.sql"]
-    assert not (DBT_PROJECT_DIR / "models" / "intermediate" / "_generated" / "int_gone__deduped.sql").exists()
+    assert not (project / "models" / "intermediate" / "_generated" / "int_gone__deduped.sql").exists()
 
 
 def test_a_declared_mart_tests_its_column_rules():

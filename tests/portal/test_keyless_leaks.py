@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from portal.app import create_app
 from sudata.quality.leaks import scan
 from sudata.registry import load_registry
+from sudata.settings import Paths
 from sudata.store import PublishedStore
 
 with warnings.catch_warnings():
@@ -95,10 +97,13 @@ def leaks(texts: dict[str, list[str]], names: set[str]) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def served(sample_nights, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("keyless")
+    # the portal keeps its access log in the home: serve a copy, the shared sample stays read-only
+    shutil.copytree(sample_nights["home"], tmp / "home", symlinks=True)
+    paths = Paths(home=tmp / "home", raw=sample_nights["raw"])
     texts: dict[str, list[str]] = {}
     statuses: dict[str, int] = {}
     records: dict[str, int] = {}
-    with TestClient(create_app(sample_nights["paths"])) as c:
+    with TestClient(create_app(paths)) as c:
         def get(url: str, **params):
             r = c.get(url, params=params)
             origin = url + ("?" + "&".join(f"{k}={v}" for k, v in params.items() if k != "offset") if params else "")
@@ -138,8 +143,8 @@ def served(sample_nights, tmp_path_factory) -> dict:
         for unit in c.get("/suonline/units").json()["result"]["units"][:12]:
             get(f"/suonline/units/{unit['code']}")
             get(f"/suonline/units/{unit['code']}/manifest")  # refused without the unit's key
-    return {"texts": texts, "statuses": statuses, "records": records, "names": clear_names(sample_nights["paths"].lake),
-            "store": PublishedStore(sample_nights["paths"].published)}
+    return {"texts": texts, "statuses": statuses, "records": records, "names": clear_names(paths.lake),
+            "store": PublishedStore(paths.published)}
 
 
 def test_the_walk_covers_every_keyless_answer(served):
