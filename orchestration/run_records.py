@@ -1,6 +1,9 @@
 """What one run's steps hand to each other beyond the warehouse: dbt test outcomes and gate reports.
 
-Kept under ``$SUDATA_HOME/runs/<run_id>/`` so a re-executed step (retry or re-run from failure) finds them.
+Kept under ``$SUDATA_HOME/runs/<run_id>/`` so a re-executed step (retry or re-run from failure) finds them:
+a re-execution from failure runs only the steps that failed, and reads what the others recorded in the
+runs it re-executes. Beside them, ``runs/warehouse_build.json`` names the run whose dbt build last wrote
+the warehouse: its dbt test outcomes are those of the tables as they are, whichever run gates them.
 """
 
 from __future__ import annotations
@@ -28,12 +31,60 @@ def read_json(path: Path, default=None):
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
 
 
+NO_DBT_RESULTS = {"tests": {}, "built": [], "failed": []}
+
+
+class IncompleteBuild(Exception):
+    """The warehouse was last written by a dbt build that did not finish (killed, or its step failed)."""
+
+
+def run_lineage(context) -> list[str]:
+    """This run's id, then the run it re-executes, and so on to the first run."""
+    op = getattr(context, "op_execution_context", context)  # an asset check's context wraps the op's
+    run, ids = op.run, []
+    while run is not None:
+        ids.append(run.run_id)
+        run = op.instance.get_run_by_id(run.parent_run_id) if run.parent_run_id else None
+    return ids
+
+
 def dbt_results(paths: Paths, run_id: str) -> dict:
     """{"tests": {model_name: [{name, status, severity}]}, "built": [model names], "failed": [...]}"""
-    return read_json(run_dir(paths, run_id) / "dbt_results.json", {"tests": {}, "built": [], "failed": []})
+    return read_json(paths.home / "runs" / run_id / "dbt_results.json", NO_DBT_RESULTS)
+
+
+def record_warehouse_build(paths: Paths, run_id: str, *, complete: bool) -> None:
+    """Before dbt starts (not complete) and once its results are written (complete)."""
+    (paths.home / "runs").mkdir(parents=True, exist_ok=True)
+    write_json(paths.home / "runs" / "warehouse_build.json", {"run_id": run_id, "complete": complete})
+
+
+def warehouse_build(paths: Paths) -> dict | None:
+    return read_json(paths.home / "runs" / "warehouse_build.json")
+
+
+def warehouse_dbt_results(paths: Paths, run_id: str) -> tuple[str | None, dict]:
+    """(the run that built the warehouse, its dbt results). A home whose warehouse no recorded build wrote
+    (made before builds were recorded) has the results of ``run_id`` only."""
+    build = warehouse_build(paths)
+    if build is None:
+        return None, dbt_results(paths, run_id)
+    if not build["complete"]:
+        raise IncompleteBuild(f"the warehouse was last written by run {build['run_id']}, whose dbt build did not "
+                              "finish: its tables are part old, part new. Run the dbt step (sudata_dbt_models) again.")
+    return build["run_id"], dbt_results(paths, build["run_id"])
 
 
 def gate_report_path(paths: Paths, run_id: str, dataset: str) -> Path:
     d = run_dir(paths, run_id) / "quality"
     d.mkdir(exist_ok=True)
     return d / f"{dataset}.json"
+
+
+def gate_report(paths: Paths, run_ids: list[str], dataset: str) -> dict | None:
+    """The latest gate report of a dataset in a run's lineage (see run_lineage)."""
+    for rid in run_ids:
+        report = read_json(paths.home / "runs" / rid / "quality" / f"{dataset}.json")
+        if report is not None:
+            return report
+    return None

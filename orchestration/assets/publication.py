@@ -11,7 +11,7 @@ import dagster as dg
 from orchestration.checks.quality_gate import accepted_checks, mart_key
 from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
-from orchestration.run_records import gate_report_path, read_json
+from orchestration.run_records import gate_report, run_lineage, warehouse_build
 from sudata.crash import crash_point
 from sudata.datasets import DatasetSpec
 from sudata.publish import export_version
@@ -40,10 +40,18 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
     def _publish(context: dg.AssetExecutionContext, sudata: SudataResource) -> dg.MaterializeResult:
         paths = sudata.paths
         store = sudata.store
-        quality = read_json(gate_report_path(paths, context.run.run_id, spec.name))
+        quality = gate_report(paths, run_lineage(context), spec.name)  # a re-execution's gate may be its parent's
         if not quality or not quality.get("passed"):
             raise dg.Failure(
-                f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first"
+                f"no passing quality gate for {spec.name} in this run: run the mart's quality_gate check first",
+                allow_retries=False,
+            )
+        gated, last_build = quality.pop("warehouse_build", None), warehouse_build(paths)
+        if last_build and last_build["run_id"] != gated:
+            raise dg.Failure(
+                f"the quality gate of {spec.name} passed on the warehouse as run {gated} built it; run "
+                f"{last_build['run_id']} has rebuilt it since. Run the mart's quality_gate check again.",
+                allow_retries=False,
             )
         crash_point("before_publication")
         store.sweep_orphans()

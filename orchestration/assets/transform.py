@@ -18,7 +18,7 @@ from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import SudataResource
-from orchestration.run_records import run_dir, write_json
+from orchestration.run_records import record_warehouse_build, run_dir, write_json
 from sudata.crash import crash_point
 from sudata.datasets import load_manifest
 from sudata.registry import load_registry
@@ -103,6 +103,7 @@ def sudata_dbt_models(
     rules = test_rules(dbt_project.manifest_path)
     built: list[str] = []
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    record_warehouse_build(paths, context.run.run_id, complete=False)
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     # Row counts are read once dbt has finished (DuckDB allows one writer), so the crash point fires as dbt
     # builds each model, before fetch_row_counts holds the events back.
@@ -135,6 +136,7 @@ def sudata_dbt_models(
         if r.get("status") in ("error", "skipped", "fail")
     ]
     write_json(run_dir(paths, context.run.run_id) / "dbt_results.json", {"tests": tests, "built": built, "failed": failed})
+    record_warehouse_build(paths, context.run.run_id, complete=True)
     _record_not_built(context, sudata, set(built), failed)
     if not built and not invocation.is_successful():
         raise dg.Failure("dbt build produced no model", metadata={"failed": dg.MetadataValue.json(failed)})

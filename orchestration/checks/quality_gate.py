@@ -11,7 +11,7 @@ import dagster as dg
 
 from orchestration.partitions import run_drop_date, run_id
 from orchestration.resources import SudataResource
-from orchestration.run_records import dbt_results, gate_report_path, write_json
+from orchestration.run_records import IncompleteBuild, gate_report_path, warehouse_dbt_results, write_json
 from sudata.crash import crash_point
 from sudata.datasets import DatasetSpec
 from sudata.warehouse import warehouse_connect
@@ -95,6 +95,10 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
         store = sudata.store
         drop_date = run_drop_date(context)
         current = store.current_version(spec.name)
+        try:  # the tests of the tables as they are: a re-executed gate's own run may not have run dbt
+            built_by, built = warehouse_dbt_results(paths, run_id(context))
+        except IncompleteBuild as e:
+            raise dg.Failure(str(e), allow_retries=False) from None
         with closing(warehouse_connect(paths)) as con:
             report = check_dataset(
                 con,
@@ -106,14 +110,15 @@ def _build_check(spec: DatasetSpec, quarantine_relation: str | None,
                     upstream_fresh=upstream_freshness(paths, spec, drop_date),
                     quarantined_rows=quarantined_rows(con, paths, spec, drop_date, quarantine_relation),
                     unusable_values=unusable_values(con, spec, drop_date, unusable_relation),
-                    dbt_results=dbt_results(paths, run_id(context))["tests"].get(spec.name, []),
+                    dbt_results=built["tests"].get(spec.name, []),
                     accepted=Acceptances(paths.acceptances).pending(spec.name),
                 ),
                 GatePolicy(validations_dir=paths.data_docs / "validations"),
             )
         result = report.to_dict()
         crash_point("inside_gate")
-        write_json(gate_report_path(paths, run_id(context), spec.name), result)
+        # publication checks that the warehouse is still the build this gate passed
+        write_json(gate_report_path(paths, run_id(context), spec.name), {**result, "warehouse_build": built_by})
         if not report.passed:
             store.record_blocked(spec.entry(), run_id=run_id(context), drop_date=drop_date, quality=result)
         dims = result["dimensions"]
