@@ -13,7 +13,7 @@ import time
 import dagster as dg
 
 from orchestration.assets.ingestion import INGEST_STEP
-from orchestration.assets.transform import DBT_STEP
+from orchestration.assets.transform import DBT_STEP, UNCHANGED_SINCE
 from orchestration.checks.quality_gate import GATE
 
 STAGES = ("ingest", "transform", "gate", "publish")
@@ -77,7 +77,8 @@ class StageProgress(logging.Handler):
         elif kind == "STEP_FAILURE":
             c["failed"] = c.get("failed", 0) + 1
         elif kind == "ASSET_MATERIALIZATION":
-            c["materialised"] = c.get("materialised", 0) + 1
+            reused = UNCHANGED_SINCE in event.event_specific_data.materialization.metadata
+            c["unchanged" if reused else "materialised"] = c.get("unchanged" if reused else "materialised", 0) + 1
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             key = "passed" if data.passed else "not passed"
@@ -90,6 +91,8 @@ class StageProgress(logging.Handler):
         failed = f", {c['failed']} failed" if c.get("failed") else ""
         if self.stage == "ingest":
             text = f"{c.get('materialised', 0)} source partitions landed{failed}"
+        elif self.stage == "transform" and c.get("unchanged") and not c.get("materialised"):
+            text = f"dbt build not run: nothing new since the last build ({c['unchanged']} models as it left them){failed}"
         elif self.stage == "transform":
             text = (f"dbt build: {c.get('materialised', 0)} models, {c.get('passed', 0)} tests passed, "
                     f"{c.get('not passed', 0)} not{failed}")

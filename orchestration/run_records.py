@@ -53,10 +53,11 @@ def dbt_results(paths: Paths, run_id: str) -> dict:
     return read_json(paths.home / "runs" / run_id / "dbt_results.json", NO_DBT_RESULTS)
 
 
-def record_warehouse_build(paths: Paths, run_id: str, *, complete: bool) -> None:
-    """Before dbt starts (not complete) and once its results are written (complete)."""
+def record_warehouse_build(paths: Paths, run_id: str, *, complete: bool, **facts) -> None:
+    """Before dbt starts (not complete) and once its results are written (complete, with what it read and
+    the warehouse it left: see orchestration.build_inputs)."""
     (paths.home / "runs").mkdir(parents=True, exist_ok=True)
-    write_json(paths.home / "runs" / "warehouse_build.json", {"run_id": run_id, "complete": complete})
+    write_json(paths.home / "runs" / "warehouse_build.json", {"run_id": run_id, "complete": complete, **facts})
 
 
 def warehouse_build(paths: Paths) -> dict | None:

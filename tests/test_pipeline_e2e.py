@@ -120,13 +120,28 @@ def test_scoped_datasets_are_sliced_for_su_online(night):
 
 
 def test_rerunning_a_night_adds_nothing(night, monkeypatch):
+    from dagster import DagsterInstance
+
+    from orchestration.run_records import read_json, warehouse_build
     from sudata.store import PublishedStore
 
-    store = PublishedStore(night["paths"].published)
+    paths = night["paths"]
+    store = PublishedStore(paths.published)
     before = {d["name"]: d["current_version"] for d in store.datasets()}
+    build, stamp = warehouse_build(paths), paths.warehouse.stat()
     assert _run_night(monkeypatch, night["home"], night["raw"]) == 0
     after = {d["name"]: d["current_version"] for d in store.datasets()}
     assert before == after
+    # nothing new since the last build: dbt did not run, and the gates read that build's dbt tests
+    assert warehouse_build(paths) == build and build["complete"]
+    assert (paths.warehouse.stat().st_size, paths.warehouse.stat().st_mtime_ns) == (stamp.st_size, stamp.st_mtime_ns)
+    with DagsterInstance.from_config(str(paths.home / "dagster")) as instance:
+        rerun = instance.get_runs(limit=1)[0].run_id
+    for name in after:
+        gated = read_json(paths.home / "runs" / rerun / "quality" / f"{name}.json")
+        built = read_json(paths.home / "runs" / build["run_id"] / "quality" / f"{name}.json")
+        assert gated["warehouse_build"] == build["run_id"], name
+        assert [c for c in gated["checks"] if c["source"] == "dbt"] == [c for c in built["checks"] if c["source"] == "dbt"]
 
 
 def test_definitions_show_every_layer_checks_schedule_and_sensor():
