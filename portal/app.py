@@ -101,6 +101,9 @@ def create_app(paths: Paths | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # the portal's metrics are Prometheus' (portal.metrics); FastAPI's OpenTelemetry hooks would look
+        # for a configured provider on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # innermost: quotas and rate limits per key or address (portal.ratelimit), inside CORS so browsers see a 429
     app.add_middleware(RateLimit, access=portal.access, alerter_factory=lambda: _alerter(paths))

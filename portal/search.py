@@ -15,6 +15,8 @@ clients and harvesters send:
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -300,7 +302,51 @@ def text_match(snap: Snapshot, text: str, index: dict | None = None) -> tuple[np
     return mask, score
 
 
+class QueryCache:
+    """The matches of recently parsed ``q`` and ``fq`` texts, as Solr's queryResultCache and filterCache
+    keep them: a snapshot never changes, so what a query matched stays true until the snapshot is
+    replaced (and its cache with it). Stored sparse (positions and their scores); every hit is rebuilt
+    into fresh arrays, which the caller may narrow in place."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._items: OrderedDict[tuple[str, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, snap: Snapshot, text: str, free_text: bool) -> tuple[np.ndarray, np.ndarray]:
+        key = (text, free_text)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+        if hit is None:
+            mask, score = _parse_query(snap, text, free_text)
+            scored = np.flatnonzero(score)
+            hit = (np.flatnonzero(mask), scored, score[scored])
+            with self._lock:
+                self._items[key] = hit
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        matched, scored, scores = hit
+        mask, score = np.zeros(snap.size, dtype=bool), np.zeros(snap.size)
+        mask[matched] = True
+        score[scored] = scores
+        return mask, score
+
+
+# a bound relative to the clock (metadata_modified:[NOW-1DAY TO NOW]) means something else a minute later
+_CLOCK = re.compile(r"NOW", re.IGNORECASE)
+
+
 def parse_query(snap: Snapshot, text: str, free_text: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The datasets a query matches and their scores (through the snapshot's QueryCache)."""
+    if _CLOCK.search(text):
+        return _parse_query(snap, text, free_text)
+    cache = snap.cache.get("queries") or snap.cache.setdefault("queries", QueryCache())
+    return cache.get(snap, text, free_text)
+
+
+def _parse_query(snap: Snapshot, text: str, free_text: bool) -> tuple[np.ndarray, np.ndarray]:
     tokens = _tokenise(text)
     if not tokens:
         return np.ones(snap.size, dtype=bool), np.zeros(snap.size)

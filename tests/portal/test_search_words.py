@@ -116,3 +116,27 @@ def test_title_queries_match_titles_only(sample_catalog):
     assert set(hits(sample_catalog, "title:景区")) == {"scenic_spots", "scenic_spot_visitors"}
     r = search(sample_catalog, q="*:*", fq=["title:行政"], rows=50)
     assert {sample_catalog.datasets[p].name for p in r.positions} == {"administrative_licences", "administrative_penalties"}
+
+
+def test_a_repeated_query_answers_as_the_first_time_from_the_snapshot_cache(sample_catalog):
+    from portal.search import QueryCache, _parse_query, parse_query
+
+    snap = sample_catalog
+    snap.cache.pop("queries", None)
+    queries = [("养老机构", True), ("企业 OR 景区", True), ("NOT 景区", True), ("organization:mzj", False)]
+    for text, free in queries:
+        fresh = _parse_query(snap, text, free)
+        first = parse_query(snap, text, free)
+        first[0][:] = False  # a caller narrows its mask in place (fq after q): the cache must not see it
+        first[1][:] = 0.0
+        again = parse_query(snap, text, free)
+        assert (again[0] == fresh[0]).all() and (again[1] == fresh[1]).all(), text
+    cache = snap.cache["queries"]
+    assert isinstance(cache, QueryCache) and len(cache._items) == len(queries)  # noqa: SLF001
+    # a bound relative to the clock is worked out again each time
+    parse_query(snap, "metadata_modified:[NOW-1DAY TO NOW]", False)
+    assert len(cache._items) == len(queries)  # noqa: SLF001
+    small = QueryCache(size=2)  # bounded: the least recently used query goes first
+    for text in ("学校", "医院", "学校", "停车场"):
+        small.get(snap, text, True)
+    assert list(small._items) == [("学校", True), ("停车场", True)]  # noqa: SLF001
