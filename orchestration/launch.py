@@ -34,6 +34,12 @@ def remote_job_origin(job_name: str) -> RemoteJobOrigin:
     return RemoteJobOrigin(RemoteRepositoryOrigin(code_location_origin(), REPOSITORY), job_name)
 
 
+def reconstructable_job(job_name: str):
+    """A job of this code location as Dagster loads it again in another process (or a re-execution)."""
+    return ReconstructableRepository.for_module(
+        DEFINITIONS_MODULE, DEFINITIONS_ATTRIBUTE, working_directory=str(PROJECT_ROOT)).get_reconstructable_job(job_name)
+
+
 @dataclass(frozen=True)
 class LaunchedRun:
     """What ``execute_in_process`` would have returned: the run and its events, read back from the instance."""
@@ -50,8 +56,7 @@ class LaunchedRun:
 def launch_in_process(job_name: str, instance: dg.DagsterInstance, *, run_config: dict | None = None,
                       partition_key: str | None = None, tags: dict | None = None) -> LaunchedRun:
     """Create the run under the code location's origin and execute it here; failures are in the run."""
-    recon_job = ReconstructableRepository.for_module(
-        DEFINITIONS_MODULE, DEFINITIONS_ATTRIBUTE, working_directory=str(PROJECT_ROOT)).get_reconstructable_job(job_name)
+    recon_job = reconstructable_job(job_name)
     job_def = recon_job.get_definition()
     run_tags = {**job_def.run_tags, **(tags or {}), **({PARTITION_TAG: partition_key} if partition_key else {})}
     run_config = run_config or {}

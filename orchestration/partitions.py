@@ -17,18 +17,18 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def _op_context(context):
+def op_context(context):
     # Asset-check contexts wrap the op context that carries the run.
     return getattr(context, "op_execution_context", context)
 
 
 def run_id(context) -> str:
-    return _op_context(context).run_id
+    return op_context(context).run_id
 
 
 def run_drop_date(context) -> str | None:
     """The (latest) drop date a run was launched for, also visible to the unpartitioned assets of that run."""
-    tags = _op_context(context).run.tags
+    tags = op_context(context).run.tags
     return tags.get(PARTITION_TAG) or tags.get(RANGE_END_TAG)
 
 

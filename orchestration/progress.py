@@ -78,7 +78,8 @@ class StageProgress(logging.Handler):
             c["failed"] = c.get("failed", 0) + 1
         elif kind == "ASSET_MATERIALIZATION":
             reused = UNCHANGED_SINCE in event.event_specific_data.materialization.metadata
-            c["unchanged" if reused else "materialised"] = c.get("unchanged" if reused else "materialised", 0) + 1
+            counter = "unchanged" if reused else "materialised"
+            c[counter] = c.get(counter, 0) + 1
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             key = "passed" if data.passed else "not passed"

@@ -12,11 +12,16 @@ import json
 import os
 from pathlib import Path
 
+from orchestration.partitions import op_context
 from sudata.settings import Paths
 
 
+def _runs(paths: Paths) -> Path:
+    return paths.home / "runs"
+
+
 def run_dir(paths: Paths, run_id: str) -> Path:
-    d = paths.home / "runs" / run_id
+    d = _runs(paths) / run_id
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -31,16 +36,13 @@ def read_json(path: Path, default=None):
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
 
 
-NO_DBT_RESULTS = {"tests": {}, "built": [], "failed": []}
-
-
 class IncompleteBuild(Exception):
     """The warehouse was last written by a dbt build that did not finish (killed, or its step failed)."""
 
 
 def run_lineage(context) -> list[str]:
     """This run's id, then the run it re-executes, and so on to the first run."""
-    op = getattr(context, "op_execution_context", context)  # an asset check's context wraps the op's
+    op = op_context(context)
     run, ids = op.run, []
     while run is not None:
         ids.append(run.run_id)
@@ -50,18 +52,21 @@ def run_lineage(context) -> list[str]:
 
 def dbt_results(paths: Paths, run_id: str) -> dict:
     """{"tests": {model_name: [{name, status, severity}]}, "built": [model names], "failed": [...]}"""
-    return read_json(paths.home / "runs" / run_id / "dbt_results.json", NO_DBT_RESULTS)
+    return read_json(_runs(paths) / run_id / "dbt_results.json", {"tests": {}, "built": [], "failed": []})
+
+
+WAREHOUSE_BUILD = "warehouse_build.json"
 
 
 def record_warehouse_build(paths: Paths, run_id: str, *, complete: bool, **facts) -> None:
     """Before dbt starts (not complete) and once its results are written (complete, with what it read and
     the warehouse it left: see orchestration.build_inputs)."""
-    (paths.home / "runs").mkdir(parents=True, exist_ok=True)
-    write_json(paths.home / "runs" / "warehouse_build.json", {"run_id": run_id, "complete": complete, **facts})
+    _runs(paths).mkdir(parents=True, exist_ok=True)
+    write_json(_runs(paths) / WAREHOUSE_BUILD, {"run_id": run_id, "complete": complete, **facts})
 
 
 def warehouse_build(paths: Paths) -> dict | None:
-    return read_json(paths.home / "runs" / "warehouse_build.json")
+    return read_json(_runs(paths) / WAREHOUSE_BUILD)
 
 
 def warehouse_dbt_results(paths: Paths, run_id: str) -> tuple[str | None, dict]:
@@ -76,16 +81,21 @@ def warehouse_dbt_results(paths: Paths, run_id: str) -> tuple[str | None, dict]:
     return build["run_id"], dbt_results(paths, build["run_id"])
 
 
+def _gate_report_file(paths: Paths, run_id: str, dataset: str) -> Path:
+    return _runs(paths) / run_id / "quality" / f"{dataset}.json"
+
+
 def gate_report_path(paths: Paths, run_id: str, dataset: str) -> Path:
-    d = run_dir(paths, run_id) / "quality"
-    d.mkdir(exist_ok=True)
-    return d / f"{dataset}.json"
+    """Where the gate writes its report (the folder made)."""
+    path = _gate_report_file(paths, run_id, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def gate_report(paths: Paths, run_ids: list[str], dataset: str) -> dict | None:
     """The latest gate report of a dataset in a run's lineage (see run_lineage)."""
     for rid in run_ids:
-        report = read_json(paths.home / "runs" / rid / "quality" / f"{dataset}.json")
+        report = read_json(_gate_report_file(paths, rid, dataset))
         if report is not None:
             return report
     return None

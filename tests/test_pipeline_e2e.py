@@ -122,7 +122,7 @@ def test_scoped_datasets_are_sliced_for_su_online(night):
 def test_rerunning_a_night_adds_nothing(night, monkeypatch):
     from dagster import DagsterInstance
 
-    from orchestration.run_records import read_json, warehouse_build
+    from orchestration.run_records import gate_report, warehouse_build
     from sudata.store import PublishedStore
 
     paths = night["paths"]
@@ -138,8 +138,7 @@ def test_rerunning_a_night_adds_nothing(night, monkeypatch):
     with DagsterInstance.from_config(str(paths.home / "dagster")) as instance:
         rerun = instance.get_runs(limit=1)[0].run_id
     for name in after:
-        gated = read_json(paths.home / "runs" / rerun / "quality" / f"{name}.json")
-        built = read_json(paths.home / "runs" / build["run_id"] / "quality" / f"{name}.json")
+        gated, built = gate_report(paths, [rerun], name), gate_report(paths, [build["run_id"]], name)
         assert gated["warehouse_build"] == build["run_id"], name
         assert [c for c in gated["checks"] if c["source"] == "dbt"] == [c for c in built["checks"] if c["source"] == "dbt"]
 

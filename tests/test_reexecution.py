@@ -9,11 +9,10 @@ import shutil
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-from orchestration.launch import DEFINITIONS_ATTRIBUTE, DEFINITIONS_MODULE
-from orchestration.run_records import read_json, record_warehouse_build, warehouse_build
-from sudata.settings import PROJECT_ROOT, Paths
+from orchestration.launch import reconstructable_job
+from orchestration.run_records import gate_report, record_warehouse_build, warehouse_build
+from sudata.settings import Paths
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +34,7 @@ def night(sample_nights, tmp_path_factory):
 
 
 def reexecute(night, steps: list[str], parent_run_id: str | None = None):
-    recon = ReconstructableRepository.for_module(
-        DEFINITIONS_MODULE, DEFINITIONS_ATTRIBUTE, working_directory=str(PROJECT_ROOT)).get_reconstructable_job("nightly")
+    recon = reconstructable_job("nightly")
     options = dg.ReexecutionOptions(parent_run_id=parent_run_id or night["parent"].run_id, step_selection=steps)
     with dg.execute_job(recon, night["instance"], reexecution_options=options, raise_on_error=False) as result:
         failures = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
@@ -44,7 +42,7 @@ def reexecute(night, steps: list[str], parent_run_id: str | None = None):
 
 
 def report(night, run_id: str) -> dict:
-    return read_json(night["paths"].home / "runs" / run_id / "quality" / f"{DATASET}.json")
+    return gate_report(night["paths"], [run_id], DATASET)
 
 
 def dbt_checks(report: dict) -> list[tuple[str, bool]]:
