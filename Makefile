@@ -68,12 +68,12 @@ lint-sql: setup
 	mkdir -p $(SUDATA_HOME)/lint
 	cd dbt_project && SUDATA_HOME=$(SUDATA_HOME)/lint ../$(BIN)/sqlfluff lint models/marts models/intermediate/*.sql models/staging/*.sql
 
-# The Spark comparison is its own target (make test-spark): it needs the `spark` extra and Java.
-# Two workers (pytest-xdist), a test module each at a time, the longest first (tests/conftest.py): the
+# The suite includes the Spark comparison (the `spark` extra and Java 17, setup-spark); make test-spark runs
+# it alone. Two workers (pytest-xdist), a test module each at a time, the longest first (tests/conftest.py): the
 # suite's nights use about one core each.
 PYTEST_WORKERS ?= 2
-test: setup-bench browser postgres lint lint-sql
-	$(BIN)/python -m pytest -q -m "not spark" -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+test: setup-bench setup-spark browser postgres lint lint-sql
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The nightly job on the sample with dbt on Spark; every published dataset must equal the DuckDB run's.
 test-spark: setup-spark

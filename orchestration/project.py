@@ -12,6 +12,7 @@ from filelock import FileLock
 
 from sudata import dbt_codegen
 from sudata.settings import DBT_PROJECT_DIR
+from sudata.warehouse import dbt_target
 
 # dbt would otherwise try to send usage statistics on exit and stall on a closed network.
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -22,8 +23,13 @@ CODEGEN_STAMP = "sudata_codegen.sha256"  # beside the manifest: the registry it 
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target=os.environ.get("SUDATA_DBT_TARGET", "duckdb"),
+    target=dbt_target(),
+    # a manifest names its engine's schemas: DuckDB's in target/, another engine's in target/<its name>/, so
+    # a Spark run and a DuckDB run of the same checkout do not re-parse each other's away
+    target_path=Path("target") if dbt_target() == "duckdb" else Path("target") / dbt_target(),
 )
+# one lock for the whole project: every engine's manifest is parsed from the same rendered models
+MANIFEST_LOCK = DBT_PROJECT_DIR / "target" / ".manifest.lock"
 
 
 def _sources_newer_than(manifest: Path) -> bool:
@@ -56,7 +62,7 @@ def ensure_manifest() -> Path:
     manifest.parent.mkdir(parents=True, exist_ok=True)
     # The code server, a run's process and `dagster dev` may load the definitions at the same moment:
     # one renders and parses, the others wait and find the manifest ready.
-    with FileLock(manifest.with_name(".manifest.lock")):
+    with FileLock(MANIFEST_LOCK):
         return _prepare_manifest(manifest)
 
 
@@ -69,7 +75,7 @@ def _prepare_manifest(manifest: Path) -> Path:
         dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
             [os.fspath(dbt), "parse", "--quiet", "--profiles-dir", os.fspath(DBT_PROJECT_DIR),
-             "--target", dbt_project.target or "duckdb"],
+             "--target", dbt_project.target or "duckdb", "--target-path", os.fspath(dbt_project.target_path)],
             cwd=DBT_PROJECT_DIR, check=True,
         )
     if not stamp.exists() or stamp.read_text(encoding="utf-8") != rendered_from:

@@ -46,7 +46,7 @@ def pytest_configure(config):
 
 # The modules that run whole nights, longest first (from `--durations`). With two workers the longest must
 # start first, or the suite ends waiting on it; Makefile's `--no-loadscope-reorder` keeps this order.
-LONGEST_FIRST = ("test_crash_pipeline", "test_incremental", "test_bad_night_e2e", "test_backfill",
+LONGEST_FIRST = ("test_crash_pipeline", "test_spark", "test_incremental", "test_bad_night_e2e", "test_backfill",
                  "test_pipeline_e2e", "test_failure_paths", "test_new_source", "test_validity_rules",
                  "test_dagster_ui", "test_reexecution", "test_dbt_macros")
 
