@@ -105,7 +105,10 @@ def test_every_asset_links_to_its_code_and_a_model_to_its_sql_file():
             assert Path(ref.file_path).is_file(), (key, ref)
     raw = {Path(r.file_path).name for r in refs[dg.AssetKey(["raw", SOURCE])]}
     assert raw == {"ingestion.py"}
-    assert {Path(r.file_path).name for r in refs[dg.AssetKey(["published", SOURCE])]} == {"publication.py"}
+    (published,) = refs[dg.AssetKey(["published", SOURCE])]
+    assert Path(published.file_path).name == "publication.py"
+    # the factory that builds every publication asset, named without reading its source per asset
+    assert Path(published.file_path).read_text("utf-8").splitlines()[published.line_number - 1].startswith("def _build_publish(")
     manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
     (node,) = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == SOURCE]
     mart = {Path(r.file_path) for r in refs[dg.AssetKey(["marts", SOURCE])]}
@@ -115,15 +118,20 @@ def test_every_asset_links_to_its_code_and_a_model_to_its_sql_file():
 
 def test_code_references_open_in_the_repository_when_its_address_is_set(monkeypatch):
     from orchestration.assets.ingestion import build_ingestion_assets
+    from orchestration.assets.publication import build_publication_assets
     from orchestration.assets.transform import sudata_dbt_models
-    from orchestration.definitions import with_code_references
+    from orchestration.code_references import with_code_references
+    from orchestration.definitions import datasets
 
     monkeypatch.setenv("SUDATA_GIT_URL", "https://github.com/su-city/sudata")
     monkeypatch.setenv("SUDATA_GIT_BRANCH", "release")
     refs = _code_references(with_code_references([*build_ingestion_assets({SOURCE: load_registry()[SOURCE]}),
-                                                  sudata_dbt_models]))
+                                                  sudata_dbt_models],
+                                                 referenced=build_publication_assets({SOURCE: datasets[SOURCE]})))
     (raw,) = refs[dg.AssetKey(["raw", SOURCE])]
     assert raw.url.startswith("https://github.com/su-city/sudata/tree/release/orchestration/assets/ingestion.py")
+    (published,) = refs[dg.AssetKey(["published", SOURCE])]
+    assert published.url.startswith("https://github.com/su-city/sudata/tree/release/orchestration/assets/publication.py")
     urls = {r.url for r in refs[dg.AssetKey(["marts", SOURCE])]}
     assert any(u.startswith("https://github.com/su-city/sudata/tree/release/dbt_project/models/marts/") for u in urls)
 

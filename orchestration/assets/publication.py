@@ -9,6 +9,7 @@ from contextlib import closing
 import dagster as dg
 
 from orchestration.checks.quality_gate import accepted_checks, mart_key
+from orchestration.code_references import factory_reference
 from orchestration.partitions import run_drop_date
 from orchestration.resources import SudataResource
 from orchestration.run_records import gate_report, run_lineage, warehouse_build
@@ -34,7 +35,8 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
         f"{spec.open_type} dataset in the open catalog"
         + (f"; sliced for Su Online by {spec.scope_column}" if catalog.get("su_online") else ""),
         tags={"open_type": spec.open_type, "department": catalog.get("department", "")},
-        metadata={"open_type": spec.open_type, "security_grade": catalog.get("security_grade", "")},
+        metadata={"open_type": spec.open_type, "security_grade": catalog.get("security_grade", ""),
+                  **factory_reference(_build_publish)},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
     )
     def _publish(context: dg.AssetExecutionContext, sudata: SudataResource) -> dg.MaterializeResult:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 
 from sudata.settings import TIMEZONE
+
+if TYPE_CHECKING:  # pandas is imported by the checks that need a frame, not by every code location load
+    import pandas as pd
 
 SAMPLE_SEED = 20240101
 _NS_MIN = "1678-01-01"
@@ -115,6 +118,8 @@ def _column_for_pandas(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    import pandas as pd
+
     cols = [_column_for_pandas(c) for c in table.columns]
     df = pa.table(cols, names=table.column_names).to_pandas()
     for name in df.columns:
