@@ -559,14 +559,16 @@ def _json_page(cur, source: str, select_cols: list[str], allowed: dict[str, Colu
     keys = ", ".join(f"{quote(n)} as __k{i}" for i, (n, _) in enumerate(sort_keys))
     agg_order = ", ".join(f"__k{i} {'desc' if d else 'asc'} nulls last" for i, (_, d) in enumerate(sort_keys))
     last = "struct_pack(" + ", ".join(f"__k{i} := __k{i}" for i in range(len(sort_keys))) + ")"
-    inner = f"select cast({item} as varchar) as __j, {keys} from {source} t"
+    # the page is cut first and only its rows are turned into JSON: in the select list below the limit,
+    # DuckDB would build the JSON of every row it sorts past (offset + limit of them)
+    inner = f"select *, {keys} from {source} t"
     if where:
         inner += " where " + " and ".join(where)
     if order_sql:
         inner += f" order by {order_sql}"
     inner += " limit ? offset ?"
-    sql = (f"select string_agg(__j, ',' order by {agg_order}), count(*), last({last} order by {agg_order})"
-           f" from ({inner}) p")
+    sql = (f"select string_agg(cast({item} as varchar), ',' order by {agg_order}), count(*),"
+           f" last({last} order by {agg_order}) from ({inner}) p")
     body, n, last_row = cur.execute(sql, [*args, limit, offset]).fetchall()[0]
     keys_out = [last_row[f"__k{i}"] for i in range(len(sort_keys))] if last_row else None
     return Fragment(b"[" + (body or "").encode("utf-8") + b"]"), int(n or 0), keys_out
