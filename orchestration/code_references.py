@@ -7,7 +7,7 @@ load), so its assets name their code when they are built (``factory_reference``)
 
 import os
 import warnings
-from pathlib import Path
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -23,7 +23,7 @@ def factory_reference(factory) -> dict:
         dg.LocalFileCodeReference(file_path=os.path.abspath(code.co_filename), line_number=code.co_firstlineno)])}
 
 
-def with_code_references(assets: list, referenced: list = ()) -> list:
+def with_code_references(assets: Sequence, referenced: Sequence = ()) -> list:
     """Each asset links to the code that builds it: the Python function, and a dbt model's SQL file too.
     ``referenced`` assets carry their references already (``factory_reference``). With SUDATA_GIT_URL set
     (e.g. the repository's GitHub or GitLab address) the links open there, at SUDATA_GIT_BRANCH (default
@@ -36,5 +36,5 @@ def with_code_references(assets: list, referenced: list = ()) -> list:
             return assets
         return list(dg.link_code_references_to_git(
             assets, git_url=git_url, git_branch=os.environ.get("SUDATA_GIT_BRANCH", "main"),
-            file_path_mapping=dg.AnchorBasedFilePathMapping(local_file_anchor=Path(PROJECT_ROOT) / "pyproject.toml",
+            file_path_mapping=dg.AnchorBasedFilePathMapping(local_file_anchor=PROJECT_ROOT / "pyproject.toml",
                                                             file_anchor_path_in_repository="pyproject.toml")))

@@ -20,13 +20,14 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 CODEGEN_STAMP = "sudata_codegen.sha256"  # beside the manifest: the registry it was rendered from
 
+_target = dbt_target()
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target=dbt_target(),
+    target=_target,
     # a manifest names its engine's schemas: DuckDB's in target/, another engine's in target/<its name>/, so
     # a Spark run and a DuckDB run of the same checkout do not re-parse each other's away
-    target_path=Path("target") if dbt_target() == "duckdb" else Path("target") / dbt_target(),
+    target_path=Path("target") if _target == "duckdb" else Path("target") / _target,
 )
 # one lock for the whole project: every engine's manifest is parsed from the same rendered models
 MANIFEST_LOCK = DBT_PROJECT_DIR / "target" / ".manifest.lock"
@@ -43,7 +44,8 @@ def _sources_newer_than(manifest: Path) -> bool:
 
 
 def _parsed_for_another_adapter(manifest: Path) -> bool:
-    """A manifest parsed for DuckDB names DuckDB's schemas: switching SUDATA_DBT_TARGET needs a new parse."""
+    """A manifest parsed for another engine names that engine's schemas. Each engine parses into a folder of
+    its own, but a checkout may still hold a target/manifest.json parsed for Spark before that was so."""
     import re
 
     target = dbt_project.target or "duckdb"
