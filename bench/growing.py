@@ -83,7 +83,10 @@ def published_bytes(home: Path) -> dict:
     return {"apparent": apparent, "stored": sum(inodes.values())}
 
 
-def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = False) -> dict:
+def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = False, save=None) -> dict:
+    """``save(result)``, when given, is called after every night with what has been measured so far: a run of
+    this size takes hours, and an interrupted one keeps its figures."""
+    save = save or (lambda _result: None)
     work = Path(work) / f"growing-{rows}-{days}"
     if work.exists():
         shutil.rmtree(work)
@@ -110,6 +113,7 @@ def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = Fa
             catch = pipeline.nightly(f"catch-up to {first[-1]}", home, raw, logs / f"catchup-{first[-1]}.log")
             result.setdefault("catch_ups", []).append({"dates": len(first), **_summary(catch)})
             say(stage_line(result["catch_ups"][-1]))
+            save(result)
         _link_dates(generated, raw, [last])
         night = pipeline.nightly(f"night {last} with {point - 1} dates of history", home, raw,
                                  logs / f"night-{last}.log")
@@ -117,6 +121,7 @@ def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = Fa
         say(f"  night {last} after {point - 1} dates: {night['measurement']['wall_s']:.1f} s, "
             f"peak {night['measurement']['peak_rss_mb']:.0f} MB")
         say(stage_line(result["checkpoints"][-1]))
+        save(result)
         landed = point
 
     _link_dates(generated, raw, [new])
@@ -126,6 +131,7 @@ def measure_growing(rows: int, days: int, work: Path, say=print, keep: bool = Fa
     result["published_bytes"] = published_bytes(home)
     say(f"  next night: {nxt['measurement']['wall_s']:.1f} s, peak {nxt['measurement']['peak_rss_mb']:.0f} MB")
     say(stage_line(result["next_night"]))
+    save(result)
 
     alone_raw, alone_home = work / "raw_alone", work / "home_alone"
     _link_dates(generated, alone_raw, [new])
@@ -185,7 +191,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     result = measure_growing(args.rows, args.days, args.workdir, say=lambda m: print(m, file=sys.stderr, flush=True),
-                             keep=args.keep)
+                             keep=args.keep, save=(lambda r: emit_json(r, args.out)) if args.out else None)
     if args.chart:
         render_chart(result, args.chart)
     emit_json(result, args.out)
