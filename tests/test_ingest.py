@@ -88,6 +88,45 @@ def test_identical_redelivery_on_a_later_date_adds_nothing(paths):
     assert not partition_path(paths, SCHOOLS, DAY2).exists()
 
 
+def test_a_duplicate_whose_original_is_corrected_is_loaded_as_a_rebuild_would(paths):
+    """A later drop repeats an earlier file, then the department corrects the earlier one: the repeated
+    copy is no longer identical to anything landed, so its drop lands it (a rebuild from this landing zone
+    loads it too), and the date is pending for the next night."""
+    original = _csv_text(SCHOOLS, 3).encode("gbk")
+    first = _drop(paths, SCHOOLS, DAY1, "schools.csv", original)
+    _drop(paths, SCHOOLS, DAY2, "schools.csv", original)
+    _drop(paths, SCHOOLS, DAY2, "schools_extra.csv", _csv_text(SCHOOLS, 5).encode("gbk"))
+    ingest_partition(paths, SCHOOLS, DAY1)
+    assert ingest_partition(paths, SCHOOLS, DAY2).rows == 5  # the repeated file left out
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == []
+
+    first.write_bytes(_csv_text(SCHOOLS, 2).encode("gbk"))  # the correction withdraws a record
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == [DAY1, DAY2]
+    assert ingest_partition(paths, SCHOOLS, DAY1).rows == 2
+    again = ingest_partition(paths, SCHOOLS, DAY2)
+    assert (again.status, again.rows) == ("loaded", 3 + 5)
+    assert {f["file"].rsplit("/", 1)[1]: f["status"] for f in again.files} == \
+        {"schools.csv": "loaded", "schools_extra.csv": "loaded"}
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == []
+
+
+def test_a_file_an_earlier_correction_repeats_becomes_a_duplicate(paths):
+    later = _csv_text(SCHOOLS, 4).encode("gbk")
+    first = _drop(paths, SCHOOLS, DAY1, "schools.csv", _csv_text(SCHOOLS, 3).encode("gbk"))
+    _drop(paths, SCHOOLS, DAY2, "schools.csv", later)
+    _drop(paths, SCHOOLS, DAY2, "schools_extra.csv", _csv_text(SCHOOLS, 5).encode("gbk"))
+    ingest_partition(paths, SCHOOLS, DAY1)
+    assert ingest_partition(paths, SCHOOLS, DAY2).rows == 4 + 5
+
+    first.write_bytes(later)  # the earlier drop is corrected into the later file
+    assert pending_drop_dates(paths, {SCHOOLS.id: SCHOOLS}) == [DAY1, DAY2]
+    ingest_partition(paths, SCHOOLS, DAY1)
+    again = ingest_partition(paths, SCHOOLS, DAY2)
+    assert again.rows == 5
+    assert {f["file"].rsplit("/", 1)[1]: f["status"] for f in again.files} == \
+        {"schools.csv": "duplicate", "schools_extra.csv": "loaded"}
+
+
 def test_finding_pending_drops_reads_only_files_whose_stat_changed(paths, monkeypatch):
     import os
 

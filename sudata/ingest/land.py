@@ -78,6 +78,7 @@ def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
             seen = {(r[0], r[1]): (r[2], r[3], r[4])
                     for r in con.execute("select source, file, sha256, size, mtime_ns from files")}
     pending: dict[str, list[str]] = {}
+    changed: list[tuple[str, str, set[str]]] = []  # (source, drop date, the file's content before and now)
     for source in sources.values():
         for d in drop_dates(paths, source):
             for f in scan_drop(paths, source, d)[0]:
@@ -87,9 +88,24 @@ def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
                 sha = sha256_file(f)
                 if sha != known_sha:
                     pending.setdefault(d, []).append(sha)
+                    changed.append((source.id, d, {sha, known_sha} - {None}))
+    for d, sha in _duplicates_to_judge_again(paths, changed):
+        pending.setdefault(d, []).append(f"recheck:{sha}")
     for problem in lake_problems(paths, sources):
         pending.setdefault(problem.drop_date, []).append(f"repair:{problem.source}")
     return {d: hashlib.sha256(",".join(sorted(v)).encode()).hexdigest()[:16] for d, v in sorted(pending.items())}
+
+
+def _duplicates_to_judge_again(paths: Paths, changed: list[tuple[str, str, set[str]]]) -> list[tuple[str, str]]:
+    """(drop date, sha256) of the later drops whose files were judged against a file that changed: a file
+    left out as identical to the earlier one's old content must now be loaded, and a file loaded before may
+    now be identical to its new content. A rebuild from the same landing zone judges them that way."""
+    if not changed or not paths.state_db.exists():
+        return []
+    with closing(state.connect(paths.state_db)) as con:
+        recorded = con.execute("select source, drop_date, sha256 from files").fetchall()
+    return sorted({(later, sha) for source, d, shas in changed
+                   for src, later, sha in recorded if src == source and later > d and sha in shas})
 
 
 def pending_drop_dates(paths: Paths, sources: dict[str, Source]) -> list[str]:
@@ -328,6 +344,14 @@ def _landed_unchanged(con, paths: Paths, source: Source, drop_date: str, files: 
             return None
     if ",".join(sorted(r["sha256"] for r in ledger.values() if r["status"] == "loaded")) != previous["content_key"]:
         return None
+    earlier = {r[0] for r in con.execute(
+        "select sha256 from files where source = ? and drop_date < ? and status = 'loaded'", (source.id, drop_date))}
+    loaded_here = {r["sha256"] for r in ledger.values() if r["status"] == "loaded"}
+    for r in ledger.values():  # judged against earlier drops that a redelivery has changed since
+        if r["status"] == "duplicate" and r["sha256"] not in earlier | loaded_here:
+            return None
+        if r["status"] == "loaded" and r["sha256"] in earlier:
+            return None
     result = IngestResult(source=source.id, drop_date=drop_date, status="unchanged", rows=previous["rows"],
                           quarantined_files=previous["quarantined_files"], quarantined_rows=previous["quarantined_rows"])
     for r in sorted(ledger.values(), key=lambda r: r["file"]):
