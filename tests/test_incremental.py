@@ -174,7 +174,9 @@ def _content(paths: Paths) -> dict[str, tuple[int, str]]:
 @pytest.fixture(scope="module")
 def redelivery(nights):
     """A night that redelivers the first date corrected (records withdrawn, values changed) for a measurement
-    source, a published master source and a source that references another, then a rebuild from scratch."""
+    source, a published master source and a source that references another, and with records withdrawn for
+    the enterprise registrations and the licences the enterprise aggregates count; then a rebuild from
+    scratch."""
     mp, raw, paths = nights["mp"], nights["raw"], nights["nightly"]
     before = {"staged": {d: _count(paths, STAGED_ON, [d]) for d in DAYS},
               "content": _content(paths), "schools": _version_files(paths, "schools")}
@@ -183,6 +185,14 @@ def redelivery(nights):
     _redeliver(raw / "education" / "schools" / DAYS[0], "gbk", withdraw=5, change=10, column=6, delta=1)  # students
     _redeliver(raw / "culture_tourism" / "scenic_visitors_daily" / DAYS[0], "gbk",
                withdraw=5, change=5, column=2, delta=100)                    # visitors
+    _redeliver(raw / "market_regulation" / "enterprise_registrations" / DAYS[0], "gbk",
+               withdraw=5, change=0, column=0, delta=0)
+    # the sample's second licence drop repeats the first date's file as it was: once the first date is
+    # corrected, that copy is no longer a duplicate and lands (as it does in a rebuild), bringing the
+    # withdrawn records back; the third date's withdrawals stay withdrawn
+    for day, withdraw in ((DAYS[0], 8), (DAYS[-1], 6)):
+        _redeliver(raw / "credit_office" / "administrative_licences" / day, "utf-8",
+                   withdraw=withdraw, change=0, column=0, delta=0)
     code = _run(mp, paths.home, raw)
     rebuilt = nights["rebuilt"].home.parent / "rebuilt_after_redelivery"
     rebuild = _run(mp, rebuilt, raw)
@@ -198,6 +208,10 @@ def _version_files(paths: Paths, name: str) -> dict:
             "slices": {s["unit_code"]: (s["sha256"], store.path(s["path"])) for s in store.slices(name, current["version"])}}
 
 
+# Models that summarise upstream rows per key: merged by key, a key recomputed when its rows changed or went.
+AGGREGATES = {"int_enterprises", "enterprise_registry", "air_quality_daily"}
+
+
 def test_the_intermediate_models_and_published_marts_are_merged_by_key():
     import json
 
@@ -206,8 +220,12 @@ def test_the_intermediate_models_and_published_marts_are_merged_by_key():
     ensure_manifest()
     manifest = json.loads(dbt_project.manifest_path.read_text("utf-8"))
     nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
-    merged = [n for n in nodes if n["name"].endswith("__deduped") or "macro.sudata.publish_as_is" in n["depends_on"]["macros"]]
+    merged = [n for n in nodes if n["name"].endswith("__deduped") or "macro.sudata.publish_as_is" in n["depends_on"]["macros"]
+              or n["name"] in AGGREGATES]
     assert len(merged) >= 20
+    assert AGGREGATES <= {n["name"] for n in merged}
+    for name in AGGREGATES:
+        assert "sudata.recounted_keys(" in manifest["nodes"][f"model.sudata.{name}"]["raw_code"], name
     for node in merged:
         assert node["config"]["materialized"] == "incremental", node["name"]
         assert node["config"]["incremental_strategy"] == "delete+insert" and node["config"]["unique_key"], node["name"]
@@ -245,16 +263,28 @@ def test_a_night_recomputes_only_the_keys_its_drops_touched(nights):
     assert 0 < changed <= third_night < total
 
 
+@pytest.mark.parametrize("model", sorted(AGGREGATES))
+def test_a_night_recomputes_only_the_aggregates_its_drops_touched(nights, model):
+    """A full build stamps every row with the same time; the third night restamps only what it recomputed."""
+    sql = f"select count(*) filter (where _changed_at = (select max(_changed_at) from {model})), count(*) from {model}"
+    with closing(duckdb.connect(str(nights["nightly"].warehouse), read_only=True)) as con:
+        changed, total = con.execute(sql).fetchone()
+    assert 0 < changed < total, (changed, total)
+
+
 def test_after_a_corrected_redelivery_the_content_equals_a_rebuild(nights, redelivery):
     assert redelivery["codes"] == (0, 0)
     incremental, rebuilt = _content(nights["nightly"]), _content(redelivery["rebuilt"])
-    assert incremental == rebuilt
+    assert sorted(incremental) == sorted(rebuilt)
+    assert [m for m in incremental if incremental[m] != rebuilt[m]] == []
     before = redelivery["before"]["content"]
     # the withdrawn records left the models (a delete+insert by key alone would have kept them)
-    for withdrawn in ("int_air_quality_hourly__deduped", "int_schools__deduped", "int_scenic_visitors_daily__deduped"):
+    for withdrawn in ("int_air_quality_hourly__deduped", "int_schools__deduped", "int_scenic_visitors_daily__deduped",
+                      "int_enterprise_registrations__deduped", "int_administrative_licences__deduped"):
         assert incremental[withdrawn][0] < before[withdrawn][0], withdrawn
     for changed in ("int_air_quality_hourly__deduped", "int_schools__deduped", "int_scenic_visitors_daily__deduped",
-                    "published:schools", "published:air_quality_daily", "published:scenic_spot_visitors"):
+                    "published:schools", "published:air_quality_daily", "published:scenic_spot_visitors",
+                    "int_enterprises", "published:enterprise_registry", "published:enterprise_credit_profile"):
         assert incremental[changed] != before[changed], changed
 
 

@@ -73,3 +73,66 @@
     delete from {{ this }} where _changed_at is null
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    The aggregate models (a row per key summarising upstream rows: daily means, counts and last dates per
+    enterprise) are incremental by key too. A night recomputes a key when one of its upstream rows changed
+    since the model was built (changed_keys) or when the number of upstream rows the model counted for it
+    is no longer the number upstream holds (recounted_keys): a row withdrawn by a corrected redelivery, or
+    moved to another key by a correction, leaves no changed row behind, only a count that is off.
+
+    A key the model does not hold yet gains a row only through a changed upstream row, so the recount
+    looks at the keys the model holds.
+#}
+{% macro changed_keys(relation, key, expressions=none) -%}
+    select distinct
+        {%- for k in key %}
+        {{ (expressions or key)[loop.index0] }} as {{ k }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ relation }}
+    {{ sudata.changed_since_built() }}
+{%- endmacro %}
+
+
+{#
+    recounted_keys(relation, key, counted, expressions): the keys of this model whose `counted` (an
+    expression over this model's columns: the upstream rows it summarised) differs from the rows of
+    `relation` grouped by `expressions` (the upstream columns that give this model's key; the key itself
+    by default).
+#}
+{% macro recounted_keys(relation, key, counted, expressions=none) -%}
+    {%- set upstream_key = expressions or key -%}
+    select
+        {%- for k in key %}
+        held.{{ k }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from (
+        select {{ key | join(', ') }}, {{ counted }} as counted
+        from {{ this }}
+    ) as held
+    left join (
+        select
+            {%- for k in key %}
+            {{ upstream_key[loop.index0] }} as {{ k }},
+            {%- endfor %}
+            count(*) as counted
+        from {{ relation }}
+        group by {% for k in key %}{{ upstream_key[loop.index0] }}{% if not loop.last %}, {% endif %}{% endfor %}
+    ) as upstream
+        on {{ sudata.keys_equal('held', 'upstream', key) }}
+    where coalesce(upstream.counted, 0) <> held.counted
+{%- endmacro %}
+
+
+{# The newest _changed_at of the upstream relations: the _changed_at of every row an aggregate model
+   recomputes (on a full build, of every row). #}
+{% macro upstream_changed_at(relations) -%}
+    (
+        select max(changed_at) from (
+            {%- for r in relations %}
+            select max(_changed_at) as changed_at from {{ r }}{% if not loop.last %} union all{% endif %}
+            {%- endfor %}
+        ) as stamps
+    )
+{%- endmacro %}

@@ -4,9 +4,43 @@
     licences and penalties contribute counts and last dates. An enterprise known only from licences or
     penalties (registered outside Suzhou, or not yet delivered) has is_registered = false and takes its
     name from its most recent licence or penalty.
+
+    Incremental by enterprise (macros/incremental.sql): a night recomputes the enterprises with a changed
+    registration, change, licence or penalty, and those that lost one.
 #}
+{%- set key = ['uscc'] %}
+{%- set upstream = {
+    'registrations': ref('int_enterprise_registrations__deduped'),
+    'changes': ref('int_enterprise_changes__deduped'),
+    'licences': ref('int_administrative_licences__deduped'),
+    'penalties': ref('int_administrative_penalties__deduped'),
+} %}
+{#- the column of this model that counts an enterprise's rows of each upstream model #}
+{%- set counted = {
+    'registrations': 'case when is_registered then 1 else 0 end',
+    'changes': 'change_count',
+    'licences': 'licence_count',
+    'penalties': 'penalty_count',
+} %}
+{%- set touched_only = '\n    where uscc in (select uscc from touched)' if is_incremental() else '' %}
+{{ config(unique_key=key) }}
 
 with
+{%- if is_incremental() %}
+
+touched as (
+    {%- for name, relation in upstream.items() %}
+
+    {{ sudata.changed_keys(relation, key) }}
+    union
+    {{ sudata.recounted_keys(relation, key, counted[name]) }}
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+
+),
+{%- endif %}
 
 {# the county-level units: where an enterprise is registered when no address places it (USCC characters 3-8) #}
 districts as (
@@ -17,7 +51,7 @@ districts as (
 
 registrations as (
 
-    select * from {{ ref('int_enterprise_registrations__deduped') }}
+    select * from {{ upstream['registrations'] }}{{ touched_only }}
 
 ),
 
@@ -27,20 +61,20 @@ changes as (
         uscc,
         count(*) as change_count,
         max(change_date) as last_change_date
-    from {{ ref('int_enterprise_changes__deduped') }}
+    from {{ upstream['changes'] }}{{ touched_only }}
     group by uscc
 
 ),
 
 licence_rows as (
 
-    select * from {{ ref('int_administrative_licences__deduped') }}
+    select * from {{ upstream['licences'] }}{{ touched_only }}
 
 ),
 
 penalty_rows as (
 
-    select * from {{ ref('int_administrative_penalties__deduped') }}
+    select * from {{ upstream['penalties'] }}{{ touched_only }}
 
 ),
 
@@ -134,7 +168,8 @@ final as (
         coalesce(penalties.penalty_count, 0) as penalty_count,
         penalties.last_penalty_date,
         coalesce(penalties.total_fine_10k_cny, 0) as total_fine_10k_cny,
-        registrations._drop_date as registration_drop_date
+        registrations._drop_date as registration_drop_date,
+        {{ sudata.upstream_changed_at(upstream.values() | list) }} as _changed_at
 
     from all_enterprises
     left join registrations
@@ -152,4 +187,9 @@ final as (
 
 )
 
-select * from final
+{{ sudata.merge_touched('final', 'touched', key, [
+    'uscc', 'enterprise_name', 'enterprise_type', 'legal_representative', 'legal_rep_id_number',
+    'registered_capital_10k_cny', 'established_date', 'status', 'address', 'business_scope', 'contact_phone',
+    'registration_authority', 'street_code', 'district_code', 'street_code_origin', 'is_registered',
+    'change_count', 'last_change_date', 'licence_count', 'last_licence_date', 'penalty_count',
+    'last_penalty_date', 'total_fine_10k_cny', 'registration_drop_date', '_changed_at']) }}

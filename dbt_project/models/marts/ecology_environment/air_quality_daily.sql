@@ -1,18 +1,37 @@
 {#
     Daily figures per monitoring station from the hourly readings: means of the hourly concentrations
-    (rounded half up), the highest hourly AQI and the number of valid hours. A per-day aggregate, so
-    that it can become incremental on _drop_date without reading the whole history.
+    (rounded half up), the highest hourly AQI and the number of valid hours. Incremental by
+    station-day (macros/incremental.sql): a night recomputes the days whose hours changed or went.
 
     Validity (HJ 663-2013, 环境空气质量评价技术规范): a daily value needs at least var('min_valid_hours')
     (20) valid hourly values of that pollutant, else it is null; a station-day without any valid hour is
     not published at all (a row of null means would read as a measurement).
 #}
+{%- set key = ['station_code', 'observation_date'] %}
+{%- set hourly_model = ref('int_air_quality_hourly__deduped') %}
+{{ config(unique_key=key) }}
 
 with
+{%- if is_incremental() %}
+
+{# the station-days with a changed hour, and those that lost one (hours_reported counts their hours) #}
+touched as (
+
+    {{ sudata.changed_keys(hourly_model, key) }}
+    union
+    {{ sudata.recounted_keys(hourly_model, key, 'hours_reported') }}
+
+),
+{%- endif %}
 
 hourly as (
 
-    select * from {{ ref('int_air_quality_hourly__deduped') }}
+    select hourly_rows.*
+    from {{ hourly_model }} as hourly_rows
+    {%- if is_incremental() %}
+    inner join touched
+        on {{ sudata.keys_equal('hourly_rows', 'touched', key) }}
+    {%- endif %}
 
 ),
 
@@ -62,10 +81,14 @@ valid as (
         case when o3_hours >= {{ min_hours }} then o3_max_hourly_ug_m3 end as o3_max_hourly_ug_m3,
         case when no2_hours >= {{ min_hours }} then no2_mean_ug_m3 end as no2_mean_ug_m3,
         case when so2_hours >= {{ min_hours }} then so2_mean_ug_m3 end as so2_mean_ug_m3,
-        case when co_hours >= {{ min_hours }} then co_mean_mg_m3 end as co_mean_mg_m3
+        case when co_hours >= {{ min_hours }} then co_mean_mg_m3 end as co_mean_mg_m3,
+        {{ sudata.upstream_changed_at([hourly_model]) }} as _changed_at
     from daily
     where hours_with_aqi + pm25_hours + pm10_hours + o3_hours + no2_hours + so2_hours + co_hours > 0
 
 )
 
-select * from valid
+{{ sudata.merge_touched('valid', 'touched', key, [
+    'station_code', 'observation_date', 'station_name', 'district_code', 'hours_reported', 'hours_with_aqi',
+    'aqi_mean', 'aqi_max', 'pm25_mean_ug_m3', 'pm10_mean_ug_m3', 'o3_max_hourly_ug_m3', 'no2_mean_ug_m3',
+    'so2_mean_ug_m3', 'co_mean_mg_m3', '_changed_at']) }}
