@@ -44,7 +44,10 @@ def _summary(night: dict) -> dict:
     run_ids = [r["run_id"] for r in breakdown.get("runs") or []]
     slowest = dbt_slowest_nodes(run_ids)
     pipeline.remove_dbt_run_targets(run_ids)  # one target folder per dbt invocation: read, then removed
-    return {"wall_s": m["wall_s"], "cpu_s": m.get("cpu_s"), "peak_rss_mb": m["peak_rss_mb"], "stages_s": stages,
+    return {"wall_s": m["wall_s"], "cpu_s": m.get("cpu_s"), "peak_rss_mb": m["peak_rss_mb"],
+            # which step and which processes held the memory at the peak (the 2 GiB target is on their sum)
+            "peak_memory_during": breakdown.get("peak_memory_during"),
+            "at_peak_mb": (m.get("extra") or {}).get("at_peak_mb"), "stages_s": stages,
             "dbt_layer_seconds": breakdown.get("dbt_layer_seconds"),
             "dbt_slowest_nodes": slowest,
             "slowest_steps": [{k: s[k] for k in ("step", "stage", "seconds")} for s in (breakdown.get("steps") or [])[:8]],
