@@ -85,41 +85,23 @@
     A key the model does not hold yet gains a row only through a changed upstream row, so the recount
     looks at the keys the model holds.
 #}
-{% macro changed_keys(relation, key, expressions=none) -%}
-    select distinct
-        {%- for k in key %}
-        {{ (expressions or key)[loop.index0] }} as {{ k }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+{% macro changed_keys(relation, key) -%}
+    select distinct {{ key | join(', ') }}
     from {{ relation }}
     {{ sudata.changed_since_built() }}
 {%- endmacro %}
 
 
-{#
-    recounted_keys(relation, key, counted, expressions): the keys of this model whose `counted` (an
-    expression over this model's columns: the upstream rows it summarised) differs from the rows of
-    `relation` grouped by `expressions` (the upstream columns that give this model's key; the key itself
-    by default).
-#}
-{% macro recounted_keys(relation, key, counted, expressions=none) -%}
-    {%- set upstream_key = expressions or key -%}
+{# recounted_keys(relation, key, counted): the keys of this model whose `counted` (an expression over this
+   model's columns: the upstream rows it summarised) differs from the rows `relation` holds for them. #}
+{% macro recounted_keys(relation, key, counted) -%}
+    {%- set keys = key | join(', ') -%}
     select
         {%- for k in key %}
         held.{{ k }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from (
-        select {{ key | join(', ') }}, {{ counted }} as counted
-        from {{ this }}
-    ) as held
-    left join (
-        select
-            {%- for k in key %}
-            {{ upstream_key[loop.index0] }} as {{ k }},
-            {%- endfor %}
-            count(*) as counted
-        from {{ relation }}
-        group by {% for k in key %}{{ upstream_key[loop.index0] }}{% if not loop.last %}, {% endif %}{% endfor %}
-    ) as upstream
+    from (select {{ keys }}, {{ counted }} as counted from {{ this }}) as held
+    left join (select {{ keys }}, count(*) as counted from {{ relation }} group by {{ keys }}) as upstream
         on {{ sudata.keys_equal('held', 'upstream', key) }}
     where coalesce(upstream.counted, 0) <> held.counted
 {%- endmacro %}

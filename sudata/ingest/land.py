@@ -73,12 +73,13 @@ def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
     """Drop dates holding a file the ledger has not seen (by path and content), or whose partition the ledger
     claims but the lake does not hold → a fingerprint of those files (and of the repair)."""
     seen: dict[tuple[str, str], tuple] = {}
+    recorded: dict[tuple[str, str], list[str]] = {}  # (source, sha256) → the drop dates holding that content
     if paths.state_db.exists():
         with closing(state.connect(paths.state_db)) as con:
-            seen = {(r[0], r[1]): (r[2], r[3], r[4])
-                    for r in con.execute("select source, file, sha256, size, mtime_ns from files")}
+            for r in con.execute("select source, file, sha256, size, mtime_ns, drop_date from files"):
+                seen[(r[0], r[1])] = (r[2], r[3], r[4])
+                recorded.setdefault((r[0], r[2]), []).append(r[5])
     pending: dict[str, list[str]] = {}
-    changed: list[tuple[str, str, set[str]]] = []  # (source, drop date, the file's content before and now)
     for source in sources.values():
         for d in drop_dates(paths, source):
             for f in scan_drop(paths, source, d)[0]:
@@ -88,24 +89,16 @@ def pending_drops(paths: Paths, sources: dict[str, Source]) -> dict[str, str]:
                 sha = sha256_file(f)
                 if sha != known_sha:
                     pending.setdefault(d, []).append(sha)
-                    changed.append((source.id, d, {sha, known_sha} - {None}))
-    for d, sha in _duplicates_to_judge_again(paths, changed):
-        pending.setdefault(d, []).append(f"recheck:{sha}")
+                    # Later drops were judged against this file's old content: a file left out as identical
+                    # to it must now be loaded, and a file loaded before may now be identical to the new
+                    # content. A rebuild from the same landing zone judges them that way.
+                    for content in {sha, known_sha} - {None}:
+                        for later in recorded.get((source.id, content), []):
+                            if later > d:
+                                pending.setdefault(later, []).append(f"recheck:{content}")
     for problem in lake_problems(paths, sources):
         pending.setdefault(problem.drop_date, []).append(f"repair:{problem.source}")
     return {d: hashlib.sha256(",".join(sorted(v)).encode()).hexdigest()[:16] for d, v in sorted(pending.items())}
-
-
-def _duplicates_to_judge_again(paths: Paths, changed: list[tuple[str, str, set[str]]]) -> list[tuple[str, str]]:
-    """(drop date, sha256) of the later drops whose files were judged against a file that changed: a file
-    left out as identical to the earlier one's old content must now be loaded, and a file loaded before may
-    now be identical to its new content. A rebuild from the same landing zone judges them that way."""
-    if not changed or not paths.state_db.exists():
-        return []
-    with closing(state.connect(paths.state_db)) as con:
-        recorded = con.execute("select source, drop_date, sha256 from files").fetchall()
-    return sorted({(later, sha) for source, d, shas in changed
-                   for src, later, sha in recorded if src == source and later > d and sha in shas})
 
 
 def pending_drop_dates(paths: Paths, sources: dict[str, Source]) -> list[str]:
@@ -155,13 +148,7 @@ def ingest_partition(paths: Paths, source: Source, drop_date: str) -> IngestResu
                 landed.files.append({"file": r.file, "status": "quarantined", "reason": r.reason})
                 _record_quarantine(con, source, drop_date, r.file, None, "file", 0, r.reason, None)
             return landed
-        earlier = {
-            r["sha256"]: (r["file"], r["drop_date"])
-            for r in con.execute(
-                "select sha256, file, drop_date from files where source = ? and drop_date < ? and status = 'loaded'",
-                (source.id, drop_date),
-            )
-        }
+        earlier = _loaded_before(con, source, drop_date)
         todo = _Pending()
         for r in refused:
             result.files.append({"file": r.file, "status": "quarantined", "reason": r.reason})
@@ -229,6 +216,14 @@ def ingest_partition(paths: Paths, source: Source, drop_date: str) -> IngestResu
         _commit(con, source, result, todo, (key, lake) if key else None)
     crash_point("after_ledger_write")
     return result
+
+
+def _loaded_before(con, source: Source, drop_date: str) -> dict[str, tuple[str, str]]:
+    """sha256 → (file, drop date) of the files earlier drops of the source loaded: what a file of this drop
+    is a duplicate of."""
+    return {r["sha256"]: (r["file"], r["drop_date"]) for r in con.execute(
+        "select sha256, file, drop_date from files where source = ? and drop_date < ? and status = 'loaded'",
+        (source.id, drop_date))}
 
 
 def _kept_claim(con, paths: Paths, source: Source, drop_date: str) -> tuple[str, LakeFile] | None:
@@ -342,13 +337,12 @@ def _landed_unchanged(con, paths: Paths, source: Source, drop_date: str, files: 
         entry = ledger[str(f.relative_to(paths.raw))]
         if not _untouched(f, entry["size"], entry["mtime_ns"]):
             return None
-    if ",".join(sorted(r["sha256"] for r in ledger.values() if r["status"] == "loaded")) != previous["content_key"]:
-        return None
-    earlier = {r[0] for r in con.execute(
-        "select sha256 from files where source = ? and drop_date < ? and status = 'loaded'", (source.id, drop_date))}
     loaded_here = {r["sha256"] for r in ledger.values() if r["status"] == "loaded"}
+    if ",".join(sorted(loaded_here)) != previous["content_key"]:
+        return None
+    earlier = _loaded_before(con, source, drop_date)
     for r in ledger.values():  # judged against earlier drops that a redelivery has changed since
-        if r["status"] == "duplicate" and r["sha256"] not in earlier | loaded_here:
+        if r["status"] == "duplicate" and r["sha256"] not in earlier and r["sha256"] not in loaded_here:
             return None
         if r["status"] == "loaded" and r["sha256"] in earlier:
             return None
