@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .access import AccessStore
 from operation.store import OperationStore
+from sudata.assembled import is_assembled, missing_pieces
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
@@ -48,17 +49,29 @@ class Portal:
         self.cursor_signer = Signer(self.secret, "datastore_search cursor")
 
     def file_path(self, d: Dataset, v: Version, fmt: str) -> Path | None:
-        """The file of one format of a version, if it is in the store."""
+        """The file of one format of a version, if it is in the store as one plain file."""
+        located = self.version_file(d, v, fmt)
+        if located is None or is_assembled(located[1]):
+            return None
+        return located[0] / located[1]["path"]
+
+    def version_file(self, d: Dataset, v: Version, fmt: str) -> tuple[Path, dict] | None:
+        """The version's directory and its index entry for ``fmt``, if every piece of the file is in the
+        store (a plain file, or the parts of an assembled one: :mod:`sudata.assembled`)."""
         if fmt not in DATA_FORMATS:
             return None
         f = v.file(fmt)
         if not f:
             return None
-        path = (self.store.root / v.path / f["path"]).resolve()
         root = self.store.root.resolve()
-        if root not in path.parents or not path.is_file():
+        directory = (self.store.root / v.path).resolve()
+        pieces = [s["path"] for s in f["segments"] if "path" in s] if is_assembled(f) else [f["path"]]
+        for piece in pieces:
+            if root not in (directory / piece).resolve().parents:
+                return None
+        if missing_pieces(directory, f):
             return None
-        return path
+        return directory, f
 
     def close(self) -> None:
         self.catalog.close()

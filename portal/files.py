@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
+from contextlib import asynccontextmanager
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from operation import downloads
+from sudata.assembled import is_assembled, open_version_file
 
 from .auth import request_token
 from .catalog import DATA_FORMATS, Dataset, Version, parse_time
@@ -33,6 +38,29 @@ class _StreamedFile(FileResponse):
     from queueing behind busy threads when many clients are served at once."""
 
     chunk_size = 1024 * 1024
+
+
+class _AssembledFile(_StreamedFile):
+    """A file the store keeps as parts (:mod:`sudata.assembled`), served as one file: ranges, HEAD and
+    conditional requests work as for a plain file, with the size and time the index records."""
+
+    def __init__(self, directory: Path, entry: dict, published_at: float, **kwargs):
+        self._directory, self._segments = directory, entry["segments"]
+        size = int(entry["size"])
+        stat_result = os.stat_result((stat.S_IFREG | 0o444, 0, 0, 1, 0, 0, size, published_at, published_at, published_at))
+        super().__init__(directory, stat_result=stat_result, **kwargs)
+
+    @asynccontextmanager
+    async def _open_file(self):
+        file = anyio.wrap_file(open_version_file(self._directory, {"segments": self._segments}))
+        try:
+            yield file
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
+
+    async def _handle_simple(self, send, send_header_only: bool, send_pathsend: bool) -> None:
+        await super()._handle_simple(send, send_header_only, False)  # there is no one path to hand the server
 _EXT_TO_FORMAT = {ext: key for key, (_, _, ext) in DATA_FORMATS.items()}
 
 
@@ -77,9 +105,10 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
         if fmt is None:
             raise NotFound(f"Unknown format: {ext} (csv, parquet, json)")
         d, v = _resolve(request, name, version)
-        path = portal.file_path(d, v, fmt)
-        if path is None:
+        located = portal.version_file(d, v, fmt)
+        if located is None:
             raise NotFound(f"{name} v{v.version} has no {ext} file")
+        path = None if is_assembled(located[1]) else located[0] / located[1]["path"]
         action = f"download.{ext}"
         grant = portal.gate.admit(d, request_token(request.headers), action, rows=v.row_count,
                                   counted=request.method == "GET")
@@ -91,7 +120,7 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
     sha = info.get("sha256")
     if sha:
         etag = f'"{sha[:40]}"'
-    else:
+    else:  # a plain file the index has no checksum of
         st = path.stat()
         etag = '"' + hashlib.sha256(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode()).hexdigest()[:40] + '"'
     if grant is not None and grant.columns is not None:  # another file: another tag
@@ -120,8 +149,12 @@ def _serve(request: Request, name: str, version: int | None, ext: str) -> Respon
     media = info.get("media_type") or DATA_FORMATS[fmt][1]
     if fmt == "csv" and "charset" not in media:
         media += "; charset=utf-8"
-    return _StreamedFile(path, media_type=media, headers=headers,
-                        filename=f"{d.name}-v{v.version:06d}.{ext}", content_disposition_type="attachment")
+    attachment = {"media_type": media, "headers": headers, "filename": f"{d.name}-v{v.version:06d}.{ext}",
+                  "content_disposition_type": "attachment"}
+    if path is None:
+        published = parse_time(v.published_at)
+        return _AssembledFile(located[0], located[1], published.timestamp() if published else 0.0, **attachment)
+    return _StreamedFile(path, **attachment)
 
 
 def _projection(portal, grant, d: Dataset, v: Version, fmt: str) -> Path:

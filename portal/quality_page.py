@@ -3,9 +3,10 @@ dimension, accessibility (可访问性), which only the portal can measure."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
+
+from sudata.assembled import is_assembled, sha256_of
 
 from .catalog import DATA_FORMATS, Dataset
 
@@ -65,25 +66,24 @@ def blocked_update(d: Dataset, runs: list[dict]) -> dict | None:
     }
 
 
-_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) → SHA-256, across snapshots
+_DIGESTS: dict[tuple, str] = {}  # (directory, recorded digest, each piece's size and mtime) → SHA-256
 _DIGESTS_LOCK = threading.Lock()
 
 
-def _sha256(path: Path) -> str:
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
+def _sha256(directory: Path, entry: dict) -> str:
+    """A version file's SHA-256, kept while the size and modification time of each of its pieces stay."""
+    pieces = [s["path"] for s in entry["segments"] if "path" in s] if is_assembled(entry) else [entry["path"]]
+    stats = [(directory / p).stat() for p in pieces]
+    key = (str(directory), entry.get("sha256"), *((p, st.st_size, st.st_mtime_ns) for p, st in zip(pieces, stats)))
     with _DIGESTS_LOCK:
         known = _DIGESTS.get(key)
     if known is not None:
         return known
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1024 * 1024), b""):
-            h.update(chunk)
+    digest = sha256_of(directory, entry)
     with _DIGESTS_LOCK:
         if len(_DIGESTS) >= 65536:
             _DIGESTS.clear()
-        _DIGESTS[key] = digest = h.hexdigest()
+        _DIGESTS[key] = digest
     return digest
 
 
@@ -98,12 +98,12 @@ def accessibility(portal, d: Dataset) -> dict:
     checks = []
     for fmt in d.formats:
         label = DATA_FORMATS[fmt][0]
-        path = portal.file_path(d, v, fmt)
+        located = portal.version_file(d, v, fmt)
         recorded = (v.file(fmt) or {}).get("sha256")
-        checks.append({"name": f"{label} 文件存在", "passed": path is not None})
+        checks.append({"name": f"{label} 文件存在", "passed": located is not None})
         if recorded:
             checks.append({"name": f"{label} 文件校验和一致",
-                           "passed": path is not None and _sha256(path) == recorded})
+                           "passed": located is not None and _sha256(*located) == recorded})
     parquet = portal.file_path(d, v, "parquet")
     try:
         api_ok = parquet is not None and bool(portal.datastore.columns(str(parquet)))

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from sudata.crash import crash_point
+from sudata import parts
 from sudata.files import sha256_file
 from sudata.datasets import DatasetSpec
 
@@ -62,41 +63,54 @@ def _table_schema_type(duck_type: str) -> str:
     return TABLE_SCHEMA_TYPES.get(t, "string")
 
 
-def export_columns(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[str], target: Path, fmt: str) -> None:
-    """Write ``columns`` of a version's Parquet file to ``target`` as ``fmt`` (parquet, csv or json), the
-    way a version's files are written (also used for the field subsets an authorisation opens).
+def _format_select(fmt: str, columns: list[str], types: dict[str, str]) -> str:
+    """The select list that writes ``columns`` as ``fmt``: CSV gets ISO datetimes with 'T' (Table Schema's
+    default) and text that would start a spreadsheet formula quoted; Parquet and JSON take the values."""
+    if fmt == "csv":
+        return ", ".join(_csv_column(c, types[c]) for c in columns)
+    return ", ".join(_q(c) for c in columns)
 
-    CSV: ISO datetimes with 'T' (Table Schema's default), text that would start a spreadsheet formula
-    quoted, and a BOM so Excel opens Chinese text correctly."""
-    source = f"read_parquet({_literal(str(parquet))})"
-    if fmt == "parquet":
-        select = ", ".join(_q(c) for c in columns)
-        con.execute(f"copy (select {select} from {source}) to {_literal(str(target))}"
-                    " (format parquet, compression zstd, row_group_size 122880)")
-    elif fmt == "csv":
-        types = {r[0]: r[1] for r in con.execute(f"describe select * from {source}").fetchall()}
-        csv_cols = ", ".join(_csv_column(c, types[c]) for c in columns)
-        body = target.with_name(f".{target.name}.body")
-        con.execute(f"copy (select {csv_cols} from {source}) to {_literal(str(body))} (header, delimiter ',', quote '\"')")
-        with open(target, "wb") as out, open(body, "rb") as src:
-            out.write(b"\xef\xbb\xbf")
-            shutil.copyfileobj(src, out, 1 << 20)
-        body.unlink()
-    elif fmt == "json":
-        select = ", ".join(_q(c) for c in columns)
-        con.execute(f"copy (select {select} from {source}) to {_literal(str(target))} (format json, array true)")
-    else:
+
+COPY_OPTIONS = {
+    "parquet": "(format parquet, compression zstd, row_group_size 122880)",
+    "csv": "(header, delimiter ',', quote '\"')",
+    "json": "(format json, array true)",
+}
+CSV_BOM = b"\xef\xbb\xbf"
+
+
+def export_columns(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[str], target: Path, fmt: str) -> None:
+    """Write ``columns`` of a version's Parquet file to ``target`` as one plain ``fmt`` file (parquet, csv
+    or json), as a version's files read (used for the field subsets an authorisation opens).
+
+    CSV gets a BOM so Excel opens Chinese text correctly."""
+    if fmt not in COPY_OPTIONS:
         raise ValueError(f"unknown format {fmt}")
+    source = f"read_parquet({_literal(str(parquet))})"
+    types = {r[0]: r[1] for r in con.execute(f"describe select * from {source}").fetchall()}
+    select = f"select {_format_select(fmt, columns, types)} from {source}"
+    if fmt != "csv":
+        con.execute(f"copy ({select}) to {_literal(str(target))} {COPY_OPTIONS[fmt]}")
+        return
+    body = target.with_name(f".{target.name}.body")
+    con.execute(f"copy ({select}) to {_literal(str(body))} {COPY_OPTIONS['csv']}")
+    with open(target, "wb") as out, open(body, "rb") as src:
+        out.write(CSV_BOM)
+        shutil.copyfileobj(src, out, 1 << 20)
+    body.unlink()
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path) -> dict:
+def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path,
+                   previous: tuple[Path, dict] | None = None) -> dict:
     """Write the version files of ``spec`` into ``directory``; return what the published store records.
 
-    The descriptor's ``version`` is left empty: the store numbers the version when it makes it current.
+    ``previous`` is the current version's directory and files: the CSV and JSON parts it holds unchanged
+    are shared (:mod:`sudata.parts`). The descriptor's ``version`` is left empty: the store numbers the
+    version when it makes it current.
     """
     directory = Path(directory)
     rel = spec.relation
@@ -105,18 +119,24 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     # Keep lineage/internal columns (leading underscore) out of what is published.
     published_cols = [c for c in types if not c.startswith("_")]
     select = ", ".join(_q(c) for c in published_cols)
-    order = ", ".join(_q(c) for c in spec.primary_key if c in types) or "1"
-    source_sql = f"select {select} from {rel} order by {order}"
+    source_sql = f"select {select} from {rel} order by {parts.row_order(types, spec.primary_key)}"
 
     parquet = directory / "data.parquet"
-    con.execute(f"copy ({source_sql}) to '{parquet}' (format parquet, compression zstd, row_group_size 122880)")
-    row_count = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
+    con.execute(f"copy ({source_sql}) to {_literal(str(parquet))} {COPY_OPTIONS['parquet']}")
+    row_count = con.execute(f"select count(*) from read_parquet({_literal(str(parquet))})").fetchone()[0]
     crash_point("during_version_write")
 
-    csv_path = directory / "data.csv"
-    export_columns(con, parquet, published_cols, csv_path, "csv")
-    json_path = directory / "data.json"
-    export_columns(con, parquet, published_cols, json_path, "json")
+    row_parts = parts.partitions(con, rel, published_cols, types)
+    file_types = {r[0]: r[1] for r in con.execute(f"describe select * from read_parquet({_literal(str(parquet))})").fetchall()}
+    files = {"parquet": {"path": parquet.name, "size": parquet.stat().st_size, "sha256": sha256_file(parquet),
+                         "media_type": MEDIA_TYPES["parquet"]}}
+    written = {}
+    for fmt in ("csv", "json"):
+        before = (previous[0], previous[1][fmt]) if previous and fmt in previous[1] else None
+        entry = parts.write_parts(con, parquet, fmt, _format_select(fmt, published_cols, file_types), file_types,
+                                  row_parts, directory, before)
+        written[fmt] = entry.pop("parts_written")
+        files[fmt] = {"path": f"data.{fmt}", **entry, "media_type": MEDIA_TYPES[fmt]}
 
     by_name = {c["name"]: c for c in spec.columns}
     schema = {
@@ -133,10 +153,6 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     }
     if spec.primary_key and all(k in published_cols for k in spec.primary_key):
         schema["primaryKey"] = list(spec.primary_key)
-
-    files = {}
-    for fmt, path in (("parquet", parquet), ("csv", csv_path), ("json", json_path)):
-        files[fmt] = {"path": path.name, "size": path.stat().st_size, "sha256": sha256_file(path), "media_type": MEDIA_TYPES[fmt]}
 
     catalog = spec.catalog
     package = {
@@ -165,7 +181,8 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
                 "schema": schema,
             }
         ],
-        "sudata:distributions": [{"format": f, **v} for f, v in files.items()],
+        "sudata:distributions": [{"format": f, **{k: x for k, x in v.items() if k != "segments"}}
+                                  for f, v in files.items()],
     }
     (directory / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
     files["datapackage"] = {"path": "datapackage.json", "size": (directory / "datapackage.json").stat().st_size,
@@ -179,4 +196,5 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
         for s in slices:  # slice paths are recorded relative to the version directory
             p = Path(s["path"])
             s["path"] = str(p.relative_to(directory)) if p.is_absolute() else s["path"]
-    return {"row_count": row_count, "files": files, "schema": schema, "slices": slices}
+    return {"row_count": row_count, "files": files, "schema": schema, "slices": slices,
+            "parts": {"count": len(row_parts), "written": written}}

@@ -4,8 +4,13 @@ Layout under ``$SUDATA_HOME/published``::
 
     catalog.sqlite                       index: datasets, versions, quality runs, Su Online slices
     datasets/<name>/v000003/             one immutable version
-        data.parquet  data.csv (UTF-8 with BOM)  data.json  datapackage.json  quality.json
+        data.parquet  datapackage.json  quality.json
+        parts/csv/<drop date>.csv        the CSV (UTF-8 with BOM) and the JSON, one part per drop date,
+        parts/json/<drop date>.json      assembled for readers (sudata.assembled, sudata.parts)
         suonline/<unit_code>.parquet     per street and per district slice (scoped datasets only)
+
+A part or a slice identical to the current version's is a hard link to it: a version is complete on its
+own, and the store keeps one copy of what did not change.
 
 A version directory is assembled under ``.staging/``, renamed into place, and only then made current by
 one SQLite transaction. A crash at any point leaves either the old current version or the new one;

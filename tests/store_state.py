@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from sudata.assembled import assembled_size, is_assembled, missing_pieces, sha256_of
 from sudata.files import sha256_file
 from sudata.store import PublishedStore
 
@@ -57,8 +58,7 @@ def store_problems(home: Path) -> list[str]:
             continue
         directory = store.path(cur["path"])
         for fmt, f in cur["files"].items():
-            p = directory / f["path"]
-            if not p.is_file() or p.stat().st_size != f["size"] or sha256_file(p) != f["sha256"]:
+            if missing_pieces(directory, f) or _size(directory, f) != f["size"] or sha256_of(directory, f) != f["sha256"]:
                 problems.append(f"{d['name']} v{cur['version']}: {fmt} file missing or not as indexed")
         if (directory / "data.parquet").is_file() and pq.read_metadata(directory / "data.parquet").num_rows != cur["row_count"]:
             problems.append(f"{d['name']} v{cur['version']}: row count differs from the index")
@@ -70,6 +70,10 @@ def store_problems(home: Path) -> list[str]:
             if not p.is_file() or sha256_file(p) != s["sha256"]:
                 problems.append(f"{d['name']} v{cur['version']}: slice {s['unit_code']} missing or not as indexed")
     return problems
+
+
+def _size(directory: Path, entry: dict) -> int:
+    return assembled_size(entry["segments"]) if is_assembled(entry) else (directory / entry["path"]).stat().st_size
 
 
 def orphans(home: Path) -> list[str]:

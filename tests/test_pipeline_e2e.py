@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from sudata.assembled import open_version_file
 from sudata.settings import PROJECT_ROOT, Paths
 
 pytestmark = pytest.mark.integration
@@ -71,13 +72,16 @@ def test_every_version_holds_consistent_files(night):
     for d in store.datasets():
         cur = store.current_version(d["name"])
         root = store.path(cur["path"])
+        data = {}
         for fmt, f in cur["files"].items():
-            data = (root / f["path"]).read_bytes()
-            assert hashlib.sha256(data).hexdigest() == f["sha256"], (d["name"], fmt)
-        assert (root / "data.csv").read_bytes()[:3] == b"\xef\xbb\xbf", "CSV carries a BOM for Excel"
+            with open_version_file(root, f) as stream:
+                data[fmt] = stream.read()
+            assert hashlib.sha256(data[fmt]).hexdigest() == f["sha256"], (d["name"], fmt)
+            assert len(data[fmt]) == f["size"], (d["name"], fmt)
+        assert data["csv"][:3] == b"\xef\xbb\xbf", "CSV carries a BOM for Excel"
         rows = duckdb.execute(f"select count(*) from read_parquet('{root / 'data.parquet'}')").fetchone()[0]
         assert rows == cur["row_count"]
-        assert len(json.loads((root / "data.json").read_text(encoding="utf-8"))) == rows
+        assert len(json.loads(data["json"].decode("utf-8"))) == rows
         package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
         fields = [f["name"] for f in package["resources"][0]["schema"]["fields"]]
         cols = [r[0] for r in duckdb.execute(f"describe select * from read_parquet('{root / 'data.parquet'}')").fetchall()]
@@ -93,9 +97,10 @@ def test_no_id_number_or_mobile_phone_in_clear_in_unconditional_outputs(night):
     for d in store.datasets():
         if d["open_type"] != "unconditional":
             continue
-        root = store.path(store.current_version(d["name"])["path"])
-        for name in ("data.csv", "data.json"):
-            text = (root / name).read_text(encoding="utf-8-sig")
+        current = store.current_version(d["name"])
+        for name in ("csv", "json"):
+            with open_version_file(store.path(current["path"]), current["files"][name]) as stream:
+                text = stream.read().decode("utf-8-sig")
             assert not ID_NUMBER.search(text), f"{d['name']}/{name}: ID number in clear"
             assert not MOBILE.search(text), f"{d['name']}/{name}: mobile phone in clear"
             checked += 1

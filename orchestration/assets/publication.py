@@ -58,9 +58,12 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
         crash_point("before_publication")
         store.sweep_orphans()
 
+        current = store.current_version(spec.name)
+        previous = (store.path(current["path"]), current["files"]) if current else None
+
         def build(directory):
             with closing(warehouse_connect(paths)) as con:
-                return export_version(con, spec, directory)
+                return export_version(con, spec, directory, previous)
 
         version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)
         accepted = accepted_checks(quality)

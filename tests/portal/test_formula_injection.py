@@ -16,6 +16,7 @@ from portal.datastore import Datastore, Table, search
 from portal.jsonutil import dumps
 from portal.signing import Signer
 from portal.suonline.service import excel_value
+from sudata.assembled import open_version_file
 from sudata.datasets import DatasetSpec
 from sudata.publish import export_version, neutralise_formula
 
@@ -35,8 +36,9 @@ def test_published_csv(tmp_path):
     spec = DatasetSpec(name="notes", unique_id="model.notes", relation="t", description="",
                        catalog={"title": "备注", "open_type": "unconditional", "primary_key": ["id"]},
                        columns=[{"name": "id"}, {"name": "note"}, {"name": "amount"}])
-    export_version(con, spec, tmp_path)
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "data.csv").read_bytes().decode("utf-8-sig"), newline="")))
+    built = export_version(con, spec, tmp_path)
+    with open_version_file(tmp_path, built["files"]["csv"]) as f:
+        rows = list(csv.DictReader(io.StringIO(f.read().decode("utf-8-sig"), newline="")))
     assert [r["note"] for r in rows] == EXPECTED
     assert [r["amount"] for r in rows] == [str(-1.5 * i) for i in range(1, len(HOSTILE) + 1)]  # numbers as they are
     # the Parquet and JSON files keep the values themselves: they are not spreadsheets
