@@ -204,8 +204,11 @@ def _version_files(paths: Paths, name: str) -> dict:
 
     store = PublishedStore(paths.published)
     current = store.current_version(name)
+    directory = store.path(current["path"])
     return {"version": current["version"],
-            "slices": {s["unit_code"]: (s["sha256"], store.path(s["path"])) for s in store.slices(name, current["version"])}}
+            "slices": {s["unit_code"]: (s["sha256"], store.path(s["path"])) for s in store.slices(name, current["version"])},
+            "parts": {(fmt, s["part"]): directory / s["path"] for fmt in ("csv", "json")
+                      for s in current["files"][fmt]["segments"] if "part" in s}}
 
 
 # Models that summarise upstream rows per key: merged by key, a key recomputed when its rows changed or went.
@@ -310,3 +313,13 @@ def test_a_new_version_shares_the_slices_it_did_not_change(nights, redelivery):
     for unit in changed:
         assert new["slices"][unit][1].stat().st_ino != old["slices"][unit][1].stat().st_ino, unit
         assert new["slices"][unit][1].exists() and old["slices"][unit][1].exists()
+
+
+def test_a_new_version_shares_the_parts_of_the_drops_it_did_not_change(nights, redelivery):
+    """Only the first date was redelivered: its CSV and JSON parts are written again, the later dates'
+    parts are the files of the version before."""
+    old, new = redelivery["before"]["schools"], _version_files(nights["nightly"], "schools")
+    assert set(new["parts"]) == set(old["parts"]) == {(fmt, day) for fmt in ("csv", "json") for day in DAYS}
+    for (fmt, day), path in new["parts"].items():
+        shared = path.stat().st_ino == old["parts"][(fmt, day)].stat().st_ino
+        assert shared is (day != DAYS[0]), (fmt, day)

@@ -47,10 +47,12 @@ final as (
         {{ column }},
         {%- endif %}
         {%- endfor %}
+        {#- the drop that delivered the row: its part of the published files (sudata.parts) #}
+        _drop_date,
         _changed_at
     from rows
 
 )
 
-{{ sudata.merge_touched('final', 'touched', key, d['columns'] + ['_changed_at']) }}
+{{ sudata.merge_touched('final', 'touched', key, d['columns'] + ['_drop_date', '_changed_at']) }}
 {%- endmacro %}

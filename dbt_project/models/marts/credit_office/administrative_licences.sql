@@ -34,7 +34,9 @@ final as (
         licences.is_long_term,
         licences.authority,
         registrations.street_code,
-        coalesce(registrations.district_code, districts.district_code) as district_code
+        coalesce(registrations.district_code, districts.district_code) as district_code,
+        {# the drop that delivered the row: its part of the published files (sudata.parts) #}
+        licences._drop_date
     from licences
     left join registrations
         on licences.uscc = registrations.uscc

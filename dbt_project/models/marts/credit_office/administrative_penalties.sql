@@ -33,7 +33,9 @@ final as (
         penalties.decision_date,
         penalties.authority,
         registrations.street_code,
-        coalesce(registrations.district_code, districts.district_code) as district_code
+        coalesce(registrations.district_code, districts.district_code) as district_code,
+        {# the drop that delivered the row: its part of the published files (sudata.parts) #}
+        penalties._drop_date
     from penalties
     left join registrations
         on penalties.uscc = registrations.uscc
