@@ -49,7 +49,7 @@ def home(tmp_path_factory) -> Path:
             _insert(con, day, 2000)
             current = store.current_version("bus_stops")
             previous = (store.path(current["path"]), current["files"]) if current else None
-            store.publish(_entry(), lambda d: export_version(con, _spec(), d, previous), run_id=f"r{night}",
+            store.publish(_entry(), lambda d, before=previous: export_version(con, _spec(), d, before), run_id=f"r{night}",
                           drop_date=day, quality=QUALITY)
     return home
 
