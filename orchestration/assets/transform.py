@@ -8,6 +8,7 @@ orchestration.checks.quality_gate) reads their outcomes and blocks that dataset'
 
 
 import functools
+import gc
 import graphlib
 import os
 from typing import Any, Mapping
@@ -86,6 +87,12 @@ class SudataDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "models"
 
 
+MANIFEST = load_manifest(ensure_manifest())  # parsed once: the datasets, gates and publication read the same
+# The manifest stays for the life of the process. Frozen out of the cyclic collector's generations, it is not
+# walked again by every collection that building the Dagster objects below sets off (a quarter of the CPU
+# time of loading 1,000 sources).
+gc.freeze()
+
 # code references: each model's asset links to its SQL file (the UI's "code" link)
 translator = SudataDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True))
@@ -93,7 +100,7 @@ translator = SudataDbtTranslator(
 
 @dbt_assets(
     name=DBT_STEP,
-    manifest=load_manifest(ensure_manifest()),  # parsed once: the datasets, gates and publication read the same
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=translator,
     retry_policy=dg.RetryPolicy(max_retries=1, delay=10),
