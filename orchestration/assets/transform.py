@@ -17,6 +17,7 @@ import dagster as dg
 from pydantic import Field
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
+from dagster_shared.record import replace
 
 from orchestration.build_inputs import build_inputs, warehouse_stamp
 from orchestration.project import dbt_project, ensure_manifest
@@ -74,12 +75,9 @@ class SudataDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        if spec is None:
-            return None
-        return dg.AssetCheckSpec(
-            name=spec.name, asset=spec.asset_key, description=spec.description,
-            additional_deps=[d.asset_key for d in spec.additional_deps], metadata=spec.metadata, blocking=False,
-        )
+        # the same spec but not blocking, copied as it is rather than built and validated again (11,720 tests
+        # with 1,000 sources)
+        return None if spec is None else replace(spec, blocking=False)
 
     @staticmethod
     def _layer(props: Mapping[str, Any]) -> str:
