@@ -86,9 +86,9 @@ class SudataDbtTranslator(DagsterDbtTranslator):
 
 
 MANIFEST = load_manifest(ensure_manifest())  # parsed once: the datasets, gates and publication read the same
-# The manifest stays for the life of the process. Frozen out of the cyclic collector's generations, it is not
-# walked again by every collection that building the Dagster objects below sets off (a quarter of the CPU
-# time of loading 1,000 sources); it holds no reference cycles for the collector to free.
+# The manifest stays for the life of the process. Frozen out of the cyclic collector's generations (with the
+# modules imported so far), it is not walked again by every collection that building the Dagster objects below
+# sets off (a quarter of the CPU time of loading 1,000 sources); it holds no reference cycles to free.
 gc.freeze()
 
 # code references: each model's asset links to its SQL file (the UI's "code" link)
@@ -156,7 +156,6 @@ def sudata_dbt_models(
     _record_not_built(context, sudata, set(built), failed)
     if not built and not invocation.is_successful():
         raise dg.Failure("dbt build produced no model", metadata={"failed": dg.MetadataValue.json(failed)})
-
 
 
 # The specs, outputs and checks dagster-dbt built above stay as long as the manifest: frozen as well, they are
