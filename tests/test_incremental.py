@@ -323,3 +323,9 @@ def test_a_new_version_shares_the_parts_of_the_drops_it_did_not_change(nights, r
     for (fmt, day), path in new["parts"].items():
         shared = path.stat().st_ino == old["parts"][(fmt, day)].stat().st_ino
         assert shared is (day != DAYS[0]), (fmt, day)
+    # and the publication says so in the UI
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(nights["nightly"].home / "dagster")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["published", "schools"]))
+    assert event.asset_materialization.metadata["parts"].data == {"count": len(DAYS), "written": {"csv": 1, "json": 1}}

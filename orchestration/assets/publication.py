@@ -61,9 +61,13 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
         current = store.current_version(spec.name)
         previous = (store.path(current["path"]), current["files"]) if current else None
 
+        written: dict = {}
+
         def build(directory):
             with closing(warehouse_connect(paths)) as con:
-                return export_version(con, spec, directory, previous)
+                built = export_version(con, spec, directory, previous)
+            written.update(built["parts"])
+            return built
 
         version = store.publish(spec.entry(), build, run_id=context.run.run_id, drop_date=run_drop_date(context), quality=quality)
         accepted = accepted_checks(quality)
@@ -77,6 +81,8 @@ def _build_publish(spec: DatasetSpec) -> dg.AssetsDefinition:
                 "path": dg.MetadataValue.path(str(store.path(current["path"]))),
                 "quality_score": quality["score"],
                 "su_online_slices": len(store.slices(spec.name, version)),
+                # the CSV and JSON parts (one per drop date) this version wrote; the others it shares
+                "parts": dg.MetadataValue.json(written),
                 "accepted_checks": dg.MetadataValue.json(accepted),
             }
         )
