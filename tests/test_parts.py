@@ -109,11 +109,15 @@ def test_a_changed_format_writes_every_part_again(two_versions, tmp_path):
 def test_a_part_missing_from_the_version_before_is_written_not_linked(two_versions, tmp_path):
     con, v2 = two_versions["con"], two_versions["v2"]
     gone = next(s for s in v2["files"]["csv"]["segments"] if s.get("part") == "2026-11-23")
+    in_file = [s["part"] for s in v2["files"]["csv"]["segments"] if s.get("path") == gone["path"]]
     (tmp_path / "v2" / gone["path"]).unlink()
-    assert missing_pieces(tmp_path / "v2", v2["files"]["csv"]) == [gone["path"]]
+    assert set(missing_pieces(tmp_path / "v2", v2["files"]["csv"])) == {gone["path"]}
     v3 = _publish(con, tmp_path / "v3", (tmp_path / "v2", v2["files"]))
-    assert v3["parts"]["written"] == {"csv": 1, "json": 0}
+    assert v3["parts"]["written"] == {"csv": len(in_file), "json": 0}
     assert missing_pieces(tmp_path / "v3", v3["files"]["csv"]) == []
+    whole = tmp_path / "whole.csv"
+    export_columns(con, tmp_path / "v3" / "data.parquet", COLUMNS, whole, "csv")
+    assert _read(tmp_path / "v3", v3["files"]["csv"]) == whole.read_bytes()
 
 
 def test_a_mart_without_drop_dates_and_an_empty_one_are_one_part(tmp_path):
@@ -141,3 +145,18 @@ def test_an_assembled_file_seeks_and_reads_any_range(tmp_path):
                 assert f.read(n) == whole[start:start + n], (start, n)
         f.seek(0, io.SEEK_END)
         assert f.tell() == len(whole) and f.read(1) == b""
+
+
+def test_values_with_line_breaks_are_cut_at_their_rows(tmp_path):
+    """A CSV row spans lines when a value holds a line break: the parts are then written one by one, and the
+    file is still a single export of the rows (the JSON escapes it and is cut as usual)."""
+    rows = _rows("2026-11-23", 40) + _rows("2026-11-24", 40)
+    rows[45] = rows[45][:2] + ("第一行\n第二行\r\n第三行",) + rows[45][3:]
+    with closing(_warehouse(rows)) as con:
+        built = _publish(con, tmp_path / "v1")
+        for fmt in ("csv", "json"):
+            whole = tmp_path / f"whole.{fmt}"
+            export_columns(con, tmp_path / "v1" / "data.parquet", COLUMNS, whole, fmt)
+            assert _read(tmp_path / "v1", built["files"][fmt]) == whole.read_bytes(), fmt
+        files = {fmt: {s["path"] for s in built["files"][fmt]["segments"] if "part" in s} for fmt in ("csv", "json")}
+        assert len(files["csv"]) == 2 and len(files["json"]) == 1  # one export per part / one export cut in two
