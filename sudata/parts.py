@@ -3,8 +3,9 @@
 A mart that carries ``_drop_date`` (the drop that delivered each row's current values) is published in
 the order (drop date, primary key), and each drop date's rows are one part of the CSV and of the JSON. A
 night writes the part of its own drop and the parts whose rows changed (a correction moves a row from its
-old drop's part to the new one, a withdrawal removes it); every other part is a hard link to the same part
-of the current version, so the store keeps one copy of it. A mart without ``_drop_date`` is one part.
+old drop's part to the new one, a withdrawal removes it), all by one export cut at their rows; every other
+part is read from a hard link to the current version's file that holds it, so the store keeps one copy of
+it. A mart without ``_drop_date`` is one part.
 
 Whether a part changed is known before it is written: its fingerprint is the sha256 of the export's form
 (format, columns and their types, the SQL that formats them, :data:`REVISION`) and of the part's row count
