@@ -39,18 +39,11 @@ import pyarrow.parquet as pq
 from sudata import units as units_master
 from sudata.files import sha256_file
 from sudata.settings import duckdb_connect
+from sudata.sql import quote_ident, quote_literal
 
 SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
 SLICE_BATCH_ROWS = 100_000
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _stream_slices(con, table: str, unit_column: str, order: str, out_dir: Path, codes: list[str]) -> dict[str, int]:
@@ -122,7 +115,7 @@ def write_slices(
 
     if isinstance(data, Path) or con is None:
         con, own = duckdb_connect(), True  # a private database: the slicing may be large
-        src_sql = f"read_parquet({_literal(Path(data).as_posix())})"
+        src_sql = f"read_parquet({quote_literal(Path(data).as_posix())})"
     else:
         own = False
         rel = data.strip()
@@ -145,7 +138,7 @@ def write_slices(
         con.executemany(f"insert into {t_districts} values (?)", [(d.code,) for d in units_master.districts()])
 
         def code_of(col: str) -> str:
-            return f"nullif(trim(cast(src.{_ident(col)} as varchar)), '')"
+            return f"nullif(trim(cast(src.{quote_ident(col)} as varchar)), '')"
 
         if scope_column == "street_code":
             street = code_of("street_code")
@@ -169,7 +162,7 @@ def write_slices(
                     order by _su_district_"""
             )
 
-        order = ", ".join(_ident(k) for k in (primary_key or columns))
+        order = ", ".join(quote_ident(k) for k in (primary_key or columns))
         streets = [u for u in units_master.all_units() if u.level != units_master.DISTRICT]
         districts = [u for u in units_master.all_units() if u.level == units_master.DISTRICT]
         counts = _stream_slices(con, t_rows, "_su_district_", order, out_dir, [d.code for d in districts])

@@ -11,14 +11,11 @@ from __future__ import annotations
 import os
 
 from sudata.settings import Paths, duckdb_connect
+from sudata.sql import quote_ident
 
 
 def dbt_target() -> str:
     return os.environ.get("SUDATA_DBT_TARGET", "duckdb")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def spark_tables(paths: Paths) -> dict[tuple[str, str], str]:
@@ -38,8 +35,8 @@ def warehouse_connect(paths: Paths):
         return duckdb_connect(paths.warehouse, read_only=True, paths=paths)
     con = duckdb_connect(paths=paths)
     for (schema, table), files in spark_tables(paths).items():
-        con.execute(f"create schema if not exists {_q(schema)}")
+        con.execute(f"create schema if not exists {quote_ident(schema)}")
         literal = files.replace("'", "''")
-        con.execute(f"create view {_q(schema)}.{_q(table)} as select * from read_parquet('{literal}', "
+        con.execute(f"create view {quote_ident(schema)}.{quote_ident(table)} as select * from read_parquet('{literal}', "
                     "hive_partitioning = true, union_by_name = true)")
     return con

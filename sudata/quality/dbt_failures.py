@@ -8,7 +8,8 @@ repeated combination itself. Only key values leave this module: never another co
 
 from typing import Mapping, Sequence
 
-from sudata.quality.frames import quote_ident, quote_relation, relation_columns
+from sudata.quality.frames import quote_relation, relation_columns
+from sudata.sql import quote_ident
 
 SAMPLE_KEYS = 5
 

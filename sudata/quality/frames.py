@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from sudata.settings import TIMEZONE
+from sudata.sql import quote_ident
 
 if TYPE_CHECKING:  # pandas is imported by the checks that need a frame, not by every code location load
     import pandas as pd
@@ -26,10 +27,6 @@ SAMPLE_SEED = 20240101
 _NS_MIN = "1678-01-01"
 _NS_MAX = "2262-01-01"
 _SAFE_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def quote_relation(relation: str) -> str:

@@ -25,9 +25,10 @@ from typing import Iterable, Mapping, Sequence
 
 from sudata.ledger import utcnow
 from sudata.quality.acceptances import apply_acceptances
-from sudata.quality.frames import fetch_frame, fetch_value, quote_ident, quote_relation, relation_columns
+from sudata.quality.frames import fetch_frame, fetch_value, quote_relation, relation_columns
 from sudata.quality.report import DIMENSIONS, CheckResult, QualityReport
 from sudata.quality.suites import Suite, load_suite
+from sudata.sql import quote_ident
 
 DEFAULT_SAMPLE_ROWS = 1_000_000
 

@@ -12,7 +12,8 @@ from typing import Mapping
 
 from stdnum.cn import ric
 
-from sudata.quality.frames import quote_ident, quote_relation
+from sudata.quality.frames import quote_relation
+from sudata.sql import quote_ident
 
 # RE2 (DuckDB) has no look-around: a boundary is start, end or a character that cannot extend the number.
 _ID_SHAPE = r"(^|[^0-9A-Za-z])([1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx])([^0-9A-Za-z]|$)"
