@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .access import AccessStore
 from operation.store import OperationStore
-from sudata.assembled import is_assembled, missing_pieces
+from sudata.assembled import is_assembled, missing_pieces, piece_paths
 from sudata.settings import Paths, get_paths
 from sudata.store import PublishedStore
 
@@ -65,10 +65,8 @@ class Portal:
             return None
         root = self.store.root.resolve()
         directory = (self.store.root / v.path).resolve()
-        pieces = [s["path"] for s in f["segments"] if "path" in s] if is_assembled(f) else [f["path"]]
-        for piece in pieces:
-            if root not in (directory / piece).resolve().parents:
-                return None
+        if any(root not in (directory / piece).resolve().parents for piece in piece_paths(f)):
+            return None
         if missing_pieces(directory, f):
             return None
         return directory, f

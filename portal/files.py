@@ -45,14 +45,14 @@ class _AssembledFile(_StreamedFile):
     conditional requests work as for a plain file, with the size and time the index records."""
 
     def __init__(self, directory: Path, entry: dict, published_at: float, **kwargs):
-        self._directory, self._segments = directory, entry["segments"]
+        self._directory, self._entry = directory, entry
         size = int(entry["size"])
         stat_result = os.stat_result((stat.S_IFREG | 0o444, 0, 0, 1, 0, 0, size, published_at, published_at, published_at))
         super().__init__(directory, stat_result=stat_result, **kwargs)
 
     @asynccontextmanager
     async def _open_file(self):
-        file = anyio.wrap_file(open_version_file(self._directory, {"segments": self._segments}))
+        file = anyio.wrap_file(open_version_file(self._directory, self._entry))
         try:
             yield file
         finally:

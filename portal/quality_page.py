@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sudata.assembled import is_assembled, sha256_of
+from sudata.assembled import piece_paths, sha256_of
 
 from .catalog import DATA_FORMATS, Dataset
 
@@ -72,7 +72,7 @@ _DIGESTS_LOCK = threading.Lock()
 
 def _sha256(directory: Path, entry: dict) -> str:
     """A version file's SHA-256, kept while the size and modification time of each of its pieces stay."""
-    pieces = [s["path"] for s in entry["segments"] if "path" in s] if is_assembled(entry) else [entry["path"]]
+    pieces = piece_paths(entry)
     stats = [(directory / p).stat() for p in pieces]
     key = (str(directory), entry.get("sha256"), *((p, st.st_size, st.st_mtime_ns) for p, st in zip(pieces, stats)))
     with _DIGESTS_LOCK:

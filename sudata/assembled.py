@@ -24,6 +24,11 @@ def is_assembled(entry: dict) -> bool:
     return isinstance(entry.get("segments"), list)
 
 
+def piece_paths(entry: dict) -> list[str]:
+    """The files of a version's directory that a file entry reads (one per segment that is not text)."""
+    return [s["path"] for s in entry["segments"] if "path" in s] if is_assembled(entry) else [entry["path"]]
+
+
 def segment_size(segment: dict) -> int:
     return len(segment["text"].encode()) if "text" in segment else int(segment["size"])
 
@@ -123,11 +128,6 @@ def missing_pieces(directory: Path, entry: dict) -> list[str]:
     directory = Path(directory)
     if not is_assembled(entry):
         return [] if (directory / entry["path"]).is_file() else [entry["path"]]
-    missing = []
-    for s in entry["segments"]:
-        if "text" in s:
-            continue
-        p = directory / s["path"]
-        if not p.is_file() or p.stat().st_size < int(s.get("offset", 0)) + int(s["size"]):
-            missing.append(s["path"])
-    return missing
+    return [s["path"] for s in entry["segments"] if "path" in s and (
+        not (directory / s["path"]).is_file()
+        or (directory / s["path"]).stat().st_size < int(s.get("offset", 0)) + int(s["size"]))]

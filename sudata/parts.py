@@ -8,8 +8,8 @@ part is read from a hard link to the current version's file that holds it, so th
 it. A mart without ``_drop_date`` is one part.
 
 Whether a part changed is known before it is written: its fingerprint is the sha256 of the export's form
-(format, columns and their types, the SQL that formats them, :data:`REVISION`) and of the part's row count
-and sum of row hashes, computed by the warehouse in one pass. Consumers get the whole file: the index
+(format and its DuckDB options, columns and their types, the SQL that formats them, :data:`REVISION`) and
+of the part's row count and sum of row hashes, computed by the warehouse in one pass. Consumers get the whole file: the index
 records it as segments (:mod:`sudata.assembled`), byte-identical to a single export of the same rows.
 """
 
@@ -26,8 +26,12 @@ from pathlib import Path
 import duckdb
 
 from sudata.assembled import assembled_size, missing_pieces, sha256_of
+from sudata.sql import quote_ident, quote_literal
 
 PART_COLUMN = "_drop_date"
+# How DuckDB writes a version's CSV and JSON, here and in sudata.publish (a single export must match the parts)
+CSV_DIALECT = "delimiter ',', quote '\"'"
+JSON_ARRAY = "(format json, array true)"
 REVISION = 1  # raise it when the bytes written for the same rows change: every part is then written anew
 _SLUG = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
@@ -40,32 +44,24 @@ class Part:
     digest: str  # sum of the rows' hashes
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def part_column(types: dict[str, str]) -> str | None:
     return PART_COLUMN if PART_COLUMN in types else None
 
 
 def row_order(types: dict[str, str], primary_key: list[str] | tuple[str, ...]) -> str:
     """The order a version's rows are written in: by part, then by primary key."""
-    keys = [_q(c) for c in primary_key if c in types]
+    keys = [quote_ident(c) for c in primary_key if c in types]
     part = part_column(types)
     if part:
-        keys.insert(0, f"cast({_q(part)} as varchar) nulls last")
+        keys.insert(0, f"cast({quote_ident(part)} as varchar) nulls last")
     return ", ".join(keys) or "1"
 
 
 def partitions(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], types: dict[str, str]) -> list[Part]:
     """The parts of ``relation``'s published ``columns``, in :func:`row_order`."""
     part = part_column(types)
-    key = f"cast({_q(part)} as varchar)" if part else "''"
-    digest = f"cast(sum(cast(hash({', '.join(_q(c) for c in columns)}) as hugeint)) as varchar)"
+    key = f"cast({quote_ident(part)} as varchar)" if part else "''"
+    digest = f"cast(sum(cast(hash({', '.join(quote_ident(c) for c in columns)}) as hugeint)) as varchar)"
     rows = con.execute(
         f"select {key} as k, count(*), {digest} from {relation} group by k order by k nulls last"
     ).fetchall()
@@ -93,7 +89,8 @@ def write_parts(con: duckdb.DuckDBPyConnection, parquet: Path, fmt: str, select:
     DuckDB's JSON array, and of its CSV unless a value holds a line break: each such part is then written
     by an export of its own). ``select`` is the select list that formats the rows. Returns the entry's
     ``segments``, ``size``, ``sha256`` and ``parts_written`` (how many were written rather than shared)."""
-    form = json.dumps([REVISION, fmt, select, sorted(types.items())], ensure_ascii=False)
+    form = json.dumps([REVISION, fmt, CSV_DIALECT if fmt == "csv" else JSON_ARRAY, select, sorted(types.items())],
+                      ensure_ascii=False)
     before = {}
     if previous is not None:
         before = {s["part"]: s for s in previous[1].get("segments", []) if "part" in s}
@@ -146,9 +143,9 @@ def _write_fresh(con, parquet: Path, fmt: str, select: str, fresh: list[tuple[Pa
 
 def _export(con, parquet: Path, fmt: str, select: str, where: str, target: Path) -> None:
     # no ORDER BY: a scan of one file keeps the file's order (preserve_insertion_order, DuckDB's default)
-    source = f"read_parquet({_literal(str(parquet))}, file_row_number = true)"
-    options = "(header false, delimiter ',', quote '\"')" if fmt == "csv" else "(format json, array true)"
-    con.execute(f"copy (select {select} from {source} where {where}) to {_literal(str(target))} {options}")
+    source = f"read_parquet({quote_literal(str(parquet))}, file_row_number = true)"
+    options = f"(header false, {CSV_DIALECT})" if fmt == "csv" else JSON_ARRAY
+    con.execute(f"copy (select {select} from {source} where {where}) to {quote_literal(str(target))} {options}")
 
 
 def _row_offsets(path: Path, fmt: str, counts: list[int], lines: bool = True) -> list[tuple[int, int]] | None:
@@ -208,10 +205,13 @@ def _frame(con, parquet: Path, fmt: str, select: str, pieces: list[dict]) -> lis
     """The parts between what a single export writes around its rows (CSV: BOM and header; JSON: the
     array's brackets and the comma between two rows)."""
     if fmt == "csv":
-        with _scratch(parquet, ".header.csv") as header:
-            con.execute(f"copy (select {select} from read_parquet({_literal(str(parquet))}) limit 0)"
-                        f" to {_literal(str(header))} (header, delimiter ',', quote '\"')")
+        header = Path(parquet).with_name(f".{Path(parquet).name}.header.csv")
+        try:
+            con.execute(f"copy (select {select} from read_parquet({quote_literal(str(parquet))}) limit 0)"
+                        f" to {quote_literal(str(header))} (header, {CSV_DIALECT})")
             return [{"text": "\ufeff" + header.read_text("utf-8")}, *pieces]
+        finally:
+            header.unlink(missing_ok=True)
     if not pieces:
         return [{"text": "[\n\t\n]\n"}]  # DuckDB's form of an empty array
     out: list[dict] = [{"text": "[\n"}]
@@ -220,17 +220,6 @@ def _frame(con, parquet: Path, fmt: str, select: str, pieces: list[dict]) -> lis
             out.append({"text": ",\n"})
         out.append(piece)
     return [*out, {"text": "\n]\n"}]
-
-
-class _scratch:
-    def __init__(self, beside: Path, suffix: str):
-        self.path = Path(beside).with_name(f".{Path(beside).name}{suffix}")
-
-    def __enter__(self) -> Path:
-        return self.path
-
-    def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 def _link(previous_dir: Path, old: dict, target: Path) -> bool:

@@ -16,6 +16,7 @@ from sudata.crash import crash_point
 from sudata import parts
 from sudata.files import sha256_file
 from sudata.datasets import DatasetSpec
+from sudata.sql import quote_ident, quote_literal
 
 TABLE_SCHEMA_TYPES = {
     "VARCHAR": "string", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
@@ -25,11 +26,6 @@ TABLE_SCHEMA_TYPES = {
 }
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "json": "application/json"}
 LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/", "title": "Creative Commons Attribution 4.0"}
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
 
 
 # A text cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
@@ -44,16 +40,16 @@ def neutralise_formula(text: str) -> str:
 def _csv_text(column: str) -> str:
     """The SQL form of :func:`neutralise_formula` for one text column (numbers are never touched)."""
     starts = ", ".join(f"chr({ord(p)})" for p in FORMULA_PREFIXES)
-    col = _q(column)
+    col = quote_ident(column)
     return f"case when left({col}, 1) in ({starts}) then chr(39) || {col} else {col} end"
 
 
 def _csv_column(column: str, duck_type: str) -> str:
     if _table_schema_type(duck_type) == "datetime":
-        return f"strftime({_q(column)}, '%Y-%m-%dT%H:%M:%S') as {_q(column)}"
+        return f"strftime({quote_ident(column)}, '%Y-%m-%dT%H:%M:%S') as {quote_ident(column)}"
     if duck_type.upper() == "VARCHAR":
-        return f"{_csv_text(column)} as {_q(column)}"
-    return _q(column)
+        return f"{_csv_text(column)} as {quote_ident(column)}"
+    return quote_ident(column)
 
 
 def _table_schema_type(duck_type: str) -> str:
@@ -68,13 +64,13 @@ def _format_select(fmt: str, columns: list[str], types: dict[str, str]) -> str:
     default) and text that would start a spreadsheet formula quoted; Parquet and JSON take the values."""
     if fmt == "csv":
         return ", ".join(_csv_column(c, types[c]) for c in columns)
-    return ", ".join(_q(c) for c in columns)
+    return ", ".join(quote_ident(c) for c in columns)
 
 
 COPY_OPTIONS = {
     "parquet": "(format parquet, compression zstd, row_group_size 122880)",
-    "csv": "(header, delimiter ',', quote '\"')",
-    "json": "(format json, array true)",
+    "csv": f"(header, {parts.CSV_DIALECT})",
+    "json": parts.JSON_ARRAY,
 }
 CSV_BOM = b"\xef\xbb\xbf"
 
@@ -86,22 +82,18 @@ def export_columns(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[
     CSV gets a BOM so Excel opens Chinese text correctly."""
     if fmt not in COPY_OPTIONS:
         raise ValueError(f"unknown format {fmt}")
-    source = f"read_parquet({_literal(str(parquet))})"
+    source = f"read_parquet({quote_literal(str(parquet))})"
     types = {r[0]: r[1] for r in con.execute(f"describe select * from {source}").fetchall()}
     select = f"select {_format_select(fmt, columns, types)} from {source}"
     if fmt != "csv":
-        con.execute(f"copy ({select}) to {_literal(str(target))} {COPY_OPTIONS[fmt]}")
+        con.execute(f"copy ({select}) to {quote_literal(str(target))} {COPY_OPTIONS[fmt]}")
         return
     body = target.with_name(f".{target.name}.body")
-    con.execute(f"copy ({select}) to {_literal(str(body))} {COPY_OPTIONS['csv']}")
+    con.execute(f"copy ({select}) to {quote_literal(str(body))} {COPY_OPTIONS['csv']}")
     with open(target, "wb") as out, open(body, "rb") as src:
         out.write(CSV_BOM)
         shutil.copyfileobj(src, out, 1 << 20)
     body.unlink()
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path,
@@ -118,16 +110,16 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     types = {r[0]: r[1] for r in described}
     # Keep lineage/internal columns (leading underscore) out of what is published.
     published_cols = [c for c in types if not c.startswith("_")]
-    select = ", ".join(_q(c) for c in published_cols)
+    select = ", ".join(quote_ident(c) for c in published_cols)
     source_sql = f"select {select} from {rel} order by {parts.row_order(types, spec.primary_key)}"
 
     parquet = directory / "data.parquet"
-    con.execute(f"copy ({source_sql}) to {_literal(str(parquet))} {COPY_OPTIONS['parquet']}")
-    row_count = con.execute(f"select count(*) from read_parquet({_literal(str(parquet))})").fetchone()[0]
+    con.execute(f"copy ({source_sql}) to {quote_literal(str(parquet))} {COPY_OPTIONS['parquet']}")
+    row_count = con.execute(f"select count(*) from read_parquet({quote_literal(str(parquet))})").fetchone()[0]
     crash_point("during_version_write")
 
     row_parts = parts.partitions(con, rel, published_cols, types)
-    file_types = {r[0]: r[1] for r in con.execute(f"describe select * from read_parquet({_literal(str(parquet))})").fetchall()}
+    file_types = {r[0]: r[1] for r in con.execute(f"describe select * from read_parquet({quote_literal(str(parquet))})").fetchall()}
     files = {"parquet": {"path": parquet.name, "size": parquet.stat().st_size, "sha256": sha256_file(parquet),
                          "media_type": MEDIA_TYPES["parquet"]}}
     written = {}
