@@ -33,8 +33,6 @@ import uuid
 from pathlib import Path
 
 import duckdb
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from sudata import units as units_master
 from sudata.files import sha256_file
@@ -43,46 +41,23 @@ from sudata.sql import quote_ident, quote_literal
 
 SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
-SLICE_BATCH_ROWS = 100_000
+SLICE_COPY = "(format parquet, compression zstd)"
 
 
-def _stream_slices(con, table: str, unit_column: str, order: str, out_dir: Path, codes: list[str]) -> dict[str, int]:
-    """One pass over ``table`` sorted by unit, then key: each unit's run of rows streams into its own file.
+def _copy_slices(con, table: str, unit_column: str, order: str, out_dir: Path, codes: list[str]) -> dict[str, int]:
+    """One Parquet file per unit: its rows of ``table`` (sorted by unit), ordered by key, written by DuckDB.
 
-    Units without rows get an empty file with the same schema. Returns the row count per unit code.
+    DuckDB writes each file itself, under the connection's memory cap; the table's sort by unit lets each
+    unit's scan skip the row groups of the others. A unit without rows gets an empty file with the same
+    schema. Returns the row count per unit code.
     """
-    wanted = set(codes)
-    reader = con.sql(
-        f"select * exclude (_su_street_, _su_district_), {unit_column} as _su_unit_ from {table} "
-        f"where {unit_column} is not null order by {unit_column}, {order}"
-    ).to_arrow_reader(SLICE_BATCH_ROWS)
-    schema = reader.schema.remove(reader.schema.get_field_index("_su_unit_"))
-    counts = dict.fromkeys(codes, 0)
-    writer, current = None, None
-    try:
-        for batch in reader:
-            runs = pc.run_end_encode(batch.column("_su_unit_"))
-            rows = batch.drop_columns(["_su_unit_"])
-            start = 0
-            for code, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
-                if code != current:
-                    if writer is not None:
-                        writer.close()
-                    writer, current = None, code
-                    if code in wanted:
-                        writer = pq.ParquetWriter(out_dir / f"{code}.parquet", schema, compression="zstd")
-                if writer is not None:
-                    writer.write_batch(rows.slice(start, end - start))
-                    counts[code] += end - start
-                start = end
-    finally:
-        if writer is not None:
-            writer.close()
-    empty = schema.empty_table()
+    counts = dict(con.execute(f"select {unit_column}, count(*) from {table} where {unit_column} is not null "
+                              f"group by all").fetchall())
     for code in codes:
-        if not counts[code]:  # no run of rows opened a file for it
-            pq.write_table(empty, out_dir / f"{code}.parquet", compression="zstd")
-    return counts
+        target = quote_literal(str(out_dir / f"{code}.parquet"))
+        con.execute(f"copy (select * exclude (_su_street_, _su_district_) from {table} "
+                    f"where {unit_column} = {quote_literal(code)} order by {order}) to {target} {SLICE_COPY}")
+    return {code: counts.get(code, 0) for code in codes}
 
 
 def _same_file(source: Path, target: Path) -> None:
@@ -137,6 +112,8 @@ def write_slices(
         con.execute(f"create temp table {t_districts} (district_code varchar primary key)")
         con.executemany(f"insert into {t_districts} values (?)", [(d.code,) for d in units_master.districts()])
 
+        order = ", ".join(quote_ident(k) for k in (primary_key or columns))
+
         def code_of(col: str) -> str:
             return f"nullif(trim(cast(src.{quote_ident(col)} as varchar)), '')"
 
@@ -162,16 +139,15 @@ def write_slices(
                     order by _su_district_"""
             )
 
-        order = ", ".join(quote_ident(k) for k in (primary_key or columns))
         streets = [u for u in units_master.all_units() if u.level != units_master.DISTRICT]
         districts = [u for u in units_master.all_units() if u.level == units_master.DISTRICT]
-        counts = _stream_slices(con, t_rows, "_su_district_", order, out_dir, [d.code for d in districts])
+        counts = _copy_slices(con, t_rows, "_su_district_", order, out_dir, [d.code for d in districts])
         if scope_column == "district_code":
             for unit in streets:  # a street sees its district's rows: the same file (linked where possible)
                 _same_file(out_dir / f"{unit.district_code}.parquet", out_dir / f"{unit.code}.parquet")
                 counts[unit.code] = counts[unit.district_code]
         else:
-            counts.update(_stream_slices(con, t_rows, "_su_street_", order, out_dir, [u.code for u in streets]))
+            counts.update(_copy_slices(con, t_rows, "_su_street_", order, out_dir, [u.code for u in streets]))
         slices: list[dict] = []
         for unit in units_master.all_units():
             target = out_dir / f"{unit.code}.parquet"
