@@ -15,7 +15,7 @@ TIMEZONE = "Asia/Shanghai"
 
 # Every DuckDB the pipeline opens (dbt's included, see dbt_project/profiles.yml) is capped, spilling to
 # disk past the cap: the nightly run must fit beside the portal on one machine.
-DEFAULT_DUCKDB_MEMORY_LIMIT = "1536MB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
