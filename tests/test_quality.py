@@ -568,3 +568,16 @@ def test_the_leak_scanner_blocks_personal_data_in_clear_in_unconditional_data(co
     assert by_name(run(con, "marts.leaky", open_type="unconditional"))["no_personal_data_in_clear"].passed
     # conditional data is not scanned: its key holders may see personal data
     assert "no_personal_data_in_clear" not in by_name(run(con, "marts.leaky", open_type="conditional"))
+
+
+def test_starting_great_expectations_prints_no_warning_of_an_installed_pyspark():
+    # the gate's stage line of `sudata run` must not be broken by pyspark's import-time warning
+    import subprocess
+    import sys
+
+    import pyspark  # noqa: F401  (the `spark` extra: `make test` installs it)
+    probe = ("import warnings; warnings.simplefilter('default');"
+             "from sudata.quality.ge_runner import GERunner; GERunner(); import pyspark; print('started')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "started" in done.stdout, done.stderr
+    assert "PySpark does not yet fully support pandas" not in done.stderr, done.stderr

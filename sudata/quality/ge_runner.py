@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import threading
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,7 +67,11 @@ class GERunner:
     """A process-wide, lazily created ephemeral GE context with the suites registered so far."""
 
     def __init__(self) -> None:
-        import great_expectations as gx
+        with warnings.catch_warnings():
+            # GE imports pyspark when it is installed (the `spark` extra), and pyspark warns at import that
+            # it does not yet support pandas 3; the gate never runs GE on Spark.
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+            import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
 
