@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sudata.sql import quote_ident, quote_literal
+
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY = "512MB"
 
@@ -45,14 +47,6 @@ class View:
     name: str
     path: Path
     columns: tuple[str, ...]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def run(sql: str, views: list[View], *, max_rows: int, timeout: float | None = None,
@@ -105,12 +99,12 @@ def _child() -> None:
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
         "allow_community_extensions": False, "allow_unsigned_extensions": False,
     })
-    con.execute(f"set memory_limit = {_literal(request['memory_limit'])}")
+    con.execute(f"set memory_limit = {quote_literal(request['memory_limit'])}")
     con.execute("set temp_directory = ''")  # no spilling: the raw data never reaches a disk, the cap holds
     con.execute("set threads = 1")
     for v in request["views"]:
-        cols = ", ".join(_quote(c) for c in v["columns"])
-        con.execute(f"create table {_quote(v['name'])} as select {cols} from read_parquet({_literal(v['path'])})")
+        cols = ", ".join(quote_ident(c) for c in v["columns"])
+        con.execute(f"create table {quote_ident(v['name'])} as select {cols} from read_parquet({quote_literal(v['path'])})")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     timer = threading.Timer(request["timeout"], con.interrupt)

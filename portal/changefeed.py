@@ -26,6 +26,7 @@ import threading
 
 import duckdb
 
+from sudata.sql import quote_ident, quote_literal
 from sudata.store import PublishedStore
 
 
@@ -65,14 +66,6 @@ class ChangeSet:
         return {"added": len(self.added), "changed": len(self.changed), "removed": len(self.removed)}
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _view(con: duckdb.DuckDBPyConnection, name: str, path: Path | None, like: Path | None) -> list[tuple[str, str]]:
     """Load ``path`` (or an empty table shaped like ``like``) as temp table ``name``; return (column, type).
 
@@ -82,7 +75,7 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, path: Path | None, like: Pa
         raise ChangeFeedError("diff needs at least one side")
     limit = "" if path is not None else " limit 0"
     con.execute(f"create or replace temp table {name} as"
-                f" select * from read_parquet({_literal(Path(src).as_posix())}){limit}")
+                f" select * from read_parquet({quote_literal(Path(src).as_posix())}){limit}")
     return [(r[0], r[1]) for r in con.execute(f"describe {name}").fetchall()]
 
 
@@ -95,7 +88,7 @@ def _drop(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _check_unique(con: duckdb.DuckDBPyConnection, view: str, key: list[str], label: str) -> None:
-    cols = ", ".join(_ident(k) for k in key)
+    cols = ", ".join(quote_ident(k) for k in key)
     dup = con.execute(f"select count(*) from (select {cols} from {view} group by all having count(*) > 1)").fetchone()[0]
     if dup:
         raise ChangeFeedError(f"{label}: {dup} primary key value(s) of {key} occur more than once")
@@ -124,7 +117,7 @@ def _setup(con, old, new, primary_key, exclude):
         return old_cols[c] == new_cols[c]
 
     def side(alias: str, c: str) -> str:
-        return f"{alias}.{_ident(c)}" if same_type(c) else f"cast({alias}.{_ident(c)} as varchar)"
+        return f"{alias}.{quote_ident(c)}" if same_type(c) else f"cast({alias}.{quote_ident(c)} as varchar)"
 
     def join(o: str = "o", n: str = "n") -> str:
         return " and ".join(f"{side(o, k)} is not distinct from {side(n, k)}" for k in key)
@@ -135,7 +128,7 @@ def _setup(con, old, new, primary_key, exclude):
 
 
 def _order(alias: str, key: list[str]) -> str:
-    return ", ".join(f"{alias}.{_ident(k)}" for k in key)
+    return ", ".join(f"{alias}.{quote_ident(k)}" for k in key)
 
 
 def diff(
@@ -156,7 +149,7 @@ def diff(
         old_serve = [c for c in old_cols if c not in excluded]
 
         def rows(alias: str, view: str, other: str, cols: list[str]) -> list[dict]:
-            sel = ", ".join(f"{alias}.{_ident(c)}" for c in cols)
+            sel = ", ".join(f"{alias}.{quote_ident(c)}" for c in cols)
             other_alias = "o" if alias == "n" else "n"
             sql = (f"select {sel} from {view} {alias} where not exists "
                    f"(select 1 from {other} {other_alias} where {join()}) order by {_order(alias, key)}")
@@ -169,7 +162,7 @@ def diff(
         if compared:
             flags = [f"({side('o', c)} is distinct from {side('n', c)})" for c in compared]
             sel = ", ".join(
-                [*(f"o.{_ident(c)}" for c in old_serve), *(f"n.{_ident(c)}" for c in new_serve), *flags])
+                [*(f"o.{quote_ident(c)}" for c in old_serve), *(f"n.{quote_ident(c)}" for c in new_serve), *flags])
             sql = (f"select {sel} from _cf_old o join _cf_new n on {join()} where {' or '.join(flags)} "
                    f"order by {_order('n', key)}")
             no, nn = len(old_serve), len(new_serve)

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import duckdb
 
 from sudata.publish import neutralise_formula
+from sudata.sql import quote_ident
 
 from .errors import INT64_MAX, INT64_MIN, ValidationError
 from .jsonutil import Fragment, parse_json
@@ -48,10 +49,6 @@ def ckan_type(duck_type: str) -> str:
     if t in ("DATE", "TIME", "INTERVAL", "UUID", "BLOB"):
         return t.lower()
     return t.lower()
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -262,12 +259,12 @@ def _filter_clauses(filters: dict, allowed: dict[str, Column]) -> tuple[list[str
                 raise ValidationError("filters: a list of 1 to 1000 values is required",
                                       {"filters": [f"invalid list for {name!r}"]})
             vals = [_scalar(v, name) for v in value]
-            where.append(f"{quote(name)} in ({', '.join('?' for _ in vals)})")
+            where.append(f"{quote_ident(name)} in ({', '.join('?' for _ in vals)})")
             args.extend(vals)
         elif value is None:
-            where.append(f"{quote(name)} is null")
+            where.append(f"{quote_ident(name)} is null")
         else:
-            where.append(f"{quote(name)} = ?")
+            where.append(f"{quote_ident(name)} = ?")
             args.append(_scalar(value, name))
     return where, args
 
@@ -283,13 +280,13 @@ def _text_clauses(q, allowed: dict[str, Column], data_cols: list[Column]) -> tup
             _check(name, allowed, "q")
             if not isinstance(text, (str, int, float)):
                 raise ValidationError("q: invalid value", {"q": ["Invalid value"]})
-            where.append(f"contains(lower(cast({quote(name)} as varchar)), ?)")
+            where.append(f"contains(lower(cast({quote_ident(name)} as varchar)), ?)")
             args.append(str(text).lower())
     elif q not in (None, ""):
         if not isinstance(q, (str, int, float)):
             raise ValidationError("q: invalid value", {"q": ["Invalid value"]})
         for term in str(q).lower().split():
-            ors = [f"contains(lower(cast({quote(c.name)} as varchar)), ?)" for c in data_cols]
+            ors = [f"contains(lower(cast({quote_ident(c.name)} as varchar)), ?)" for c in data_cols]
             where.append("(" + " or ".join(ors) + ")")
             args.extend([term] * len(data_cols))
     return where, args
@@ -302,8 +299,8 @@ def _after_clause(sort_keys: list[tuple[str, bool]], values: list) -> tuple[str,
         v = values[k]
         if v is None:
             continue  # nothing sorts after NULL within this key (NULLS LAST)
-        parts = [f"{quote(sort_keys[j][0])} is not distinct from ?" for j in range(k)]
-        parts.append(f"({quote(name)} {'<' if desc else '>'} ? or {quote(name)} is null)")
+        parts = [f"{quote_ident(sort_keys[j][0])} is not distinct from ?" for j in range(k)]
+        parts.append(f"({quote_ident(name)} {'<' if desc else '>'} ? or {quote_ident(name)} is null)")
         clauses.append("(" + " and ".join(parts) + ")")
         args.extend(values[:k])
         args.append(v)
@@ -323,7 +320,7 @@ def _source_sql(cols: list[Column]) -> str:
 
 
 def _order_sql(sort_keys) -> str:
-    return ", ".join(f"{quote(n)} {'desc' if d else 'asc'} nulls last" for n, d in sort_keys)
+    return ", ".join(f"{quote_ident(n)} {'desc' if d else 'asc'} nulls last" for n, d in sort_keys)
 
 
 def _total(cur, table: Table, source: str, projection: str, where: list[str], args: list, distinct: bool) -> int:
@@ -427,13 +424,13 @@ def _page_conditions(qr: _Query, cursor: Cursor | None, spec: str) -> tuple[list
 def _rows_sql(qr: _Query, source: str, where: list[str], extra: list[str]) -> str:
     """The page's rows for the Python path (csv, tsv, distinct): the requested columns, then the sort
     columns needed for the next cursor."""
-    projection = ", ".join(quote(c) for c in qr.select_cols)
+    projection = ", ".join(quote_ident(c) for c in qr.select_cols)
     if qr.distinct:
         order_sql = _order_sql([(n, d) for n, d in qr.sort_keys if n in qr.select_cols]) or "1"
         sql = f"select distinct {projection} from {source} t"
     else:
         order_sql = _order_sql(qr.sort_keys)
-        sql = f"select {projection}{''.join(f', {quote(n)}' for n in extra)} from {source} t"
+        sql = f"select {projection}{''.join(f', {quote_ident(n)}' for n in extra)} from {source} t"
     if where:
         sql += " where " + " and ".join(where)
     if qr.distinct or not qr.in_file_order:
@@ -493,7 +490,7 @@ def search(
     cur = store.cursor()
     try:
         records, n_rows, last_keys = _fetch_page(cur, qr, table, source, allowed, where, args, skip)
-        projection = ", ".join(quote(c) for c in qr.select_cols)
+        projection = ", ".join(quote_ident(c) for c in qr.select_cols)
         total = _total(cur, table, source, projection, qr.where, qr.args, qr.distinct) if qr.include_total else None
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException,
             duckdb.TypeMismatchException, duckdb.OutOfRangeException):
@@ -535,7 +532,7 @@ def _result(qr: _Query, table: Table, resource_id: str, params: dict, allowed, c
 
 def _json_value(col: Column) -> str:
     """The SQL expression whose JSON form matches what the Python path would write for a column."""
-    q = quote(col.name)
+    q = quote_ident(col.name)
     t = col.type.upper()
     if t.startswith("TIMESTAMP"):
         return f"replace(cast({q} as varchar), ' ', 'T')"
@@ -553,10 +550,10 @@ def _json_page(cur, source: str, select_cols: list[str], allowed: dict[str, Colu
         return Fragment(b"[]"), 0, None
     values = [_json_value(allowed[c]) for c in select_cols]
     if records_format == "objects":
-        item = "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {v}" for c, v in zip(select_cols, values)) + "))"
+        item = "to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {v}" for c, v in zip(select_cols, values)) + "))"
     else:
         item = "json_array(" + ", ".join(values) + ")"
-    keys = ", ".join(f"{quote(n)} as __k{i}" for i, (n, _) in enumerate(sort_keys))
+    keys = ", ".join(f"{quote_ident(n)} as __k{i}" for i, (n, _) in enumerate(sort_keys))
     agg_order = ", ".join(f"__k{i} {'desc' if d else 'asc'} nulls last" for i, (_, d) in enumerate(sort_keys))
     last = "struct_pack(" + ", ".join(f"__k{i} := __k{i}" for i in range(len(sort_keys))) + ")"
     # the page is cut first and only its rows are turned into JSON: in the select list below the limit,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from portal.changefeed import cursor
 from stdnum.cn import ric
+from sudata.sql import quote_ident, quote_literal
 
 # An 18-character candidate standing on its own (not inside a longer run of letters and digits).
 ID_CANDIDATE = (
@@ -41,14 +42,6 @@ def is_resident_id(value: str) -> bool:
     return v[-1] == ric.calc_check_digit(v)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @lru_cache(maxsize=2048)
 def id_number_columns(paths: tuple[str, ...]) -> tuple[str, ...]:
     """Columns of the given Parquet files holding at least one resident ID number in clear."""
@@ -57,14 +50,14 @@ def id_number_columns(paths: tuple[str, ...]) -> tuple[str, ...]:
         return ()
     con = cursor()
     try:
-        source = "read_parquet([" + ", ".join(_literal(p) for p in files) + "], union_by_name = true)"
+        source = "read_parquet([" + ", ".join(quote_literal(p) for p in files) + "], union_by_name = true)"
         columns = [r[0] for r in con.execute(f"describe select * from {source}").fetchall()]
         if not columns:
             return ()
-        pattern = _literal(ID_CANDIDATE)
+        pattern = quote_literal(ID_CANDIDATE)
         hits = con.execute(
             "select " + ", ".join(
-                f"count(*) filter (where regexp_matches(cast({_ident(c)} as varchar), {pattern}))" for c in columns)
+                f"count(*) filter (where regexp_matches(cast({quote_ident(c)} as varchar), {pattern}))" for c in columns)
             + f" from {source}"
         ).fetchone()
         found: list[str] = []
@@ -72,7 +65,7 @@ def id_number_columns(paths: tuple[str, ...]) -> tuple[str, ...]:
             if not n:
                 continue
             candidates = con.execute(
-                f"select distinct v from (select unnest(regexp_extract_all(cast({_ident(col)} as varchar),"
+                f"select distinct v from (select unnest(regexp_extract_all(cast({quote_ident(col)} as varchar),"
                 f" {pattern}, 1)) as v from {source}) limit {MAX_CANDIDATES}"
             ).fetchall()
             if any(is_resident_id(v) for (v,) in candidates if v):

@@ -26,18 +26,10 @@ from sudata import units
 from sudata.publish import neutralise_formula
 from sudata.slicing import SCOPE_COLUMNS
 from sudata.vocabulary import OPEN_TYPE_LABELS  # noqa: F401 (used by the routes and the workbook)
+from sudata.sql import quote_ident, quote_literal
 from sudata.store import PublishedStore
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time (no daylight saving)
-
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def catalog_meta(dataset: dict) -> dict:
@@ -134,9 +126,9 @@ class Delivery:
 
     def _sql(self) -> str:
         """The served rows in key order (withheld columns left out)."""
-        src = f"read_parquet({_literal(self.path.as_posix())})"
-        star = f"* exclude ({', '.join(_ident(c) for c in self.withheld)})" if self.withheld else "*"
-        order = ", ".join(_ident(k) for k in self.primary_key) or "all"
+        src = f"read_parquet({quote_literal(self.path.as_posix())})"
+        star = f"* exclude ({', '.join(quote_ident(c) for c in self.withheld)})" if self.withheld else "*"
+        order = ", ".join(quote_ident(k) for k in self.primary_key) or "all"
         return f"select {star} from {src} order by {order}"
 
     def _run(self, sql: str, fetch):
