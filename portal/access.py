@@ -13,10 +13,14 @@ import secrets
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sudata.ledger import open_ledger, utcnow
+
+# A hold a request never released (its process died before the log row) stops counting after this.
+HOLD_SECONDS = 600
 
 SCHEMA = """
 create table if not exists keys (
@@ -56,6 +60,12 @@ create table if not exists download_counts (  -- files served per dataset and fo
     last_at     text not null,
     primary key (dataset, format)
 );
+create table if not exists quota_holds (  -- what admitted requests take of a daily quota until logged
+    id          integer primary key autoincrement,
+    scope       text not null,
+    at          text not null,
+    rows        integer not null
+);
 create index if not exists access_log_by_scope on access_log(scope, at);
 create trigger if not exists access_log_append_only_update before update on access_log
 begin select raise(abort, 'access_log is append-only'); end;
@@ -76,6 +86,7 @@ class Grant:
     scope: str
     columns: tuple[str, ...] | None = None   # the only columns it opens (None: the whole file)
     headers: tuple[tuple[str, str], ...] = ()  # what its answers say of its daily quota
+    hold: int | None = None  # the quota this request holds until its access log row is written
 
 
 class AccessStore:
@@ -145,22 +156,53 @@ class AccessStore:
                             (utcnow(), hash_key(sid)))
 
     def log(self, grant: Grant | None, action: str, target: str, rows: int | None, status: int) -> None:
+        """Append the request to the access log and, in the same transaction, release its quota hold."""
         with closing(self.connect()) as con:
+            con.execute("begin immediate")
             con.execute(
                 "insert into access_log (at, key_id, holder, scope_type, scope, action, target, rows, status)"
                 " values (?,?,?,?,?,?,?,?,?)",
                 (utcnow(), grant.key_id if grant else None, grant.holder if grant else None,
                  grant.scope_type if grant else None, grant.scope if grant else None, action, target, rows, status),
             )
+            if grant is not None and grant.hold is not None:
+                con.execute("delete from quota_holds where id = ?", (grant.hold,))
+            con.execute("commit")
+
+    @staticmethod
+    def _usage(con: sqlite3.Connection, scope: str, since: str) -> tuple[int, int]:
+        n, rows = con.execute(
+            "select count(*), coalesce(sum(rows), 0) from access_log where scope = ? and at >= ?"
+            " and status = 200 and action not like 'head.%'", (scope, since)).fetchone()
+        cutoff = max(since, (datetime.now(timezone.utc) - timedelta(seconds=HOLD_SECONDS)).isoformat(timespec="seconds"))
+        held, held_rows = con.execute("select count(*), coalesce(sum(rows), 0) from quota_holds where scope = ? and at >= ?",
+                                      (scope, cutoff)).fetchone()
+        return n + held, rows + held_rows
 
     def usage(self, scope: str, since: str) -> tuple[int, int]:
         """Requests served and rows read under ``scope`` since ``since`` (HEAD requests and refusals
-        take nothing)."""
+        take nothing), with what requests admitted but not yet logged hold."""
         with closing(self.connect()) as con:
-            n, rows = con.execute(
-                "select count(*), coalesce(sum(rows), 0) from access_log where scope = ? and at >= ?"
-                " and status = 200 and action not like 'head.%'", (scope, since)).fetchone()
-        return n, rows
+            return self._usage(con, scope, since)
+
+    def hold(self, scope: str, since: str, rows: int, take: Callable[[int, int], object]):
+        """Check a request against its quota and hold what it takes, atomically: ``take(requests, rows)``
+        sees today's usage and raises when the request would go over it. Concurrent requests (threads or
+        portal processes) are admitted one after the other, so together they never exceed the quota.
+        Returns ``(take's result, hold id)``; :meth:`log` releases the hold."""
+        with closing(self.connect()) as con:
+            con.execute("begin immediate")
+            try:
+                allowance = take(*self._usage(con, scope, since))
+                con.execute("delete from quota_holds where at < ?", (
+                    (datetime.now(timezone.utc) - timedelta(seconds=HOLD_SECONDS)).isoformat(timespec="seconds"),))
+                hold = con.execute("insert into quota_holds (scope, at, rows) values (?, ?, ?)",
+                                   (scope, utcnow(), rows)).lastrowid
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+        return allowance, hold
 
     def access_log(self, limit: int = 100) -> list[dict]:
         with closing(self.connect()) as con:

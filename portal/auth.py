@@ -56,16 +56,17 @@ class Gate:
         (HEAD), neither counted nor refused."""
         columns = downloads.granted_columns(auth, {"name": dataset.name, "columns": dataset.columns})
         every = [c["name"] for c in dataset.columns]
-        allowance = None
-        if rows is not None:
+        allowance = hold = None
+        if rows is not None and auth.quota_per_day is not None:
             try:
-                allowance = downloads.take(auth, *self.access.usage(grant.scope, day_start()), rows)
+                allowance, hold = self.access.hold(grant.scope, day_start(), rows,
+                                                   lambda used, used_rows: downloads.take(auth, used, used_rows, rows))
             except QuotaExceeded as e:
                 self.access.log(grant, action, dataset.name, None, 429)
                 raise RateLimited(f"{dataset.name}: {e}", headers=e.headers) from None
         return Grant(grant.key_id, grant.holder, grant.scope_type, grant.scope,
                      columns=None if columns == every else tuple(columns),
-                     headers=tuple(allowance.headers.items()) if allowance else ())
+                     headers=tuple(allowance.headers.items()) if allowance else (), hold=hold)
 
     def admit(self, dataset: Dataset, token: str | None, action: str, rows: int = 0,
               counted: bool = True) -> Grant | None:

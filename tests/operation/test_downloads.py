@@ -88,6 +88,33 @@ def test_a_daily_quota_of_requests(client, ops):
                       headers=auth).status_code == 429
 
 
+def test_parallel_downloads_cannot_overrun_the_daily_quota(client, ops, monkeypatch):
+    # every request reads today's usage before any is logged: checked apart from the charge, all would pass
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from operation import downloads
+
+    app_id, auth = _download_credential(client, ops, [], quota_per_day=3)
+    take = downloads.take
+
+    def slow_take(*args):
+        time.sleep(0.05)
+        return take(*args)
+
+    monkeypatch.setattr(downloads, "take", slow_take)
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: client.get("/dataset/taxi_trips/download.csv", headers=auth).status_code,
+                              range(8)))
+    assert sorted(codes) == [200] * 3 + [429] * 5, codes
+    access = client.app.state.portal.access
+    with access.connect() as con:
+        scope = f"application:{app_id}"
+        served = con.execute("select count(*) from access_log where scope = ? and status = 200", (scope,)).fetchone()[0]
+        held = con.execute("select count(*) from quota_holds where scope = ?", (scope,)).fetchone()[0]
+    assert (served, held) == (3, 0)  # every hold was released with its log row
+
+
 def test_a_daily_quota_of_rows(client, ops, op_home, monkeypatch, capsys):
     r = client.post("/api/operation/applications",
                     json={**APPLICATION, "mode": "download", "datasets": {"taxi_trips": ["district", "fare"]}})
