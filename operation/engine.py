@@ -6,7 +6,8 @@ is allowed at all) and locks the configuration before it reads the query. A quer
 parser still cannot read any file (the authorised Parquet files included, so not their other columns),
 attach a database, load an extension or change a setting. Memory and threads are capped, and nothing
 spills to disk (no temporary directory): a query that needs more memory than the cap fails, and its
-process exits with it. The query is interrupted at the time limit and the parent kills a child that does
+process exits with it. The kernel limits the child's address space to the cap plus a fixed headroom, for
+what DuckDB allocates outside its cap. The query is interrupted at the time limit and the parent kills a child that does
 not stop.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from sudata.sql import quote_ident, quote_literal
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY = "512MB"
+# the interpreter, DuckDB's code and its thread stacks, beside the DuckDB cap (see _cap_address_space)
+ADDRESS_SPACE_HEADROOM = 1 << 30
 
 
 class EngineError(RuntimeError):
@@ -89,12 +93,41 @@ def _json_value(v):
     return str(v)  # dates, decimals
 
 
+def memory_bytes(size: str) -> int:
+    """Bytes of a DuckDB memory size such as ``512MB``, ``1.5GB`` or ``2GiB``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B)?\s*", size.upper())
+    if not match:
+        raise ValueError(f"not a memory size: {size!r} (e.g. 512MB, 2GiB)")
+    number, unit = float(match[1]), match[2] or "B"
+    power = "BKMGT".index(unit[0])
+    return int(number * (1024 if "I" in unit else 1000) ** power)
+
+
+def _cap_address_space(memory_limit: str) -> None:
+    """The child's whole address space: DuckDB's cap covers its buffers, not every allocation (a long
+    string built by ``repeat`` is outside it), so the kernel holds the rest of the process to the headroom."""
+    import resource
+
+    limit = memory_bytes(memory_limit) + ADDRESS_SPACE_HEADROOM
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def _child() -> None:
+    request = json.loads(sys.stdin.read())
+    _cap_address_space(request["memory_limit"])
+    try:
+        answer = _answer(request)
+    except MemoryError:
+        answer = {"out_of_memory": "the engine's process reached its address space limit"}
+    answer["pid"] = os.getpid()
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+
+
+def _answer(request: dict) -> dict:
     import threading
 
     import duckdb
 
-    request = json.loads(sys.stdin.read())
     con = duckdb.connect(":memory:", config={
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
         "allow_community_extensions": False, "allow_unsigned_extensions": False,
@@ -122,8 +155,7 @@ def _child() -> None:
         answer = {"error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
     finally:
         timer.cancel()
-    answer["pid"] = os.getpid()
-    sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+    return answer
 
 
 if __name__ == "__main__":

@@ -202,3 +202,18 @@ def test_a_query_over_the_memory_cap_fails_and_nothing_is_released(ops, publishe
     # the same query under the default cap is answered
     monkeypatch.delenv("SUDATA_ZONE_MEMORY_LIMIT")
     assert engine.run(MEMORY_HUNGRY, views, max_rows=10, timeout=20)["rows"][0][1] > 200_000
+
+
+def test_what_duckdb_allocates_outside_its_cap_is_held_by_the_address_space_limit(ops, published, auth):
+    # a 3 GB string is not a buffer of DuckDB's: only the kernel's limit on the child stops it
+    views = [engine.View("taxi_trips", Zone(ops, published).tables(auth)["taxi_trips"].path, ("district", "fare"))]
+    with pytest.raises(engine.EngineOutOfMemory, match=r"more memory than the zone allows \(64MB\)"):
+        engine.run("select length(repeat('x', 3000000000))", views, max_rows=1, timeout=60, memory_limit="64MB")
+    assert engine.run("select length(repeat('x', 1000000))", views, max_rows=1, timeout=20,
+                      memory_limit="64MB")["rows"] == [[1000000]]
+
+
+@pytest.mark.parametrize(("size", "expected"), [("512MB", 512_000_000), ("1.5GB", 1_500_000_000),
+                                                ("2GiB", 2 << 30), ("64 mib", 64 << 20), ("100", 100)])
+def test_memory_sizes_are_read_as_duckdb_reads_them(size, expected):
+    assert engine.memory_bytes(size) == expected
