@@ -138,7 +138,7 @@ def test_report_files_and_targets(tmp_path):
     assert "Load average (1 min) at the end of each night: 2.7–5.0" in md
     assert "`int_enterprises` 6.2" in md
     assert (tmp_path / "results" / "growing.png").stat().st_size > 10_000
-    assert "| Full nightly run ≤ 1.5× the floor (b) | 2.00× | ❌ not met |" in md
+    assert "| Full nightly run ≤ 1.25× the floor (b) | 2.00× | ❌ not met |" in md
     assert files["chart"] and files["chart"].stat().st_size > 10_000
     assert json.loads(files["json"].read_text(encoding="utf-8"))["scales"][0]["ratios"]["a_over_b"] == 2.0
 
