@@ -74,6 +74,11 @@ begin select raise(abort, 'access_log is append-only'); end;
 """
 
 
+def _hold_cutoff() -> str:
+    """The oldest hold that still counts, as the ledgers write times."""
+    return (datetime.now(timezone.utc) - timedelta(seconds=HOLD_SECONDS)).isoformat(timespec="seconds")
+
+
 def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -174,7 +179,7 @@ class AccessStore:
         n, rows = con.execute(
             "select count(*), coalesce(sum(rows), 0) from access_log where scope = ? and at >= ?"
             " and status = 200 and action not like 'head.%'", (scope, since)).fetchone()
-        cutoff = max(since, (datetime.now(timezone.utc) - timedelta(seconds=HOLD_SECONDS)).isoformat(timespec="seconds"))
+        cutoff = max(since, _hold_cutoff())
         held, held_rows = con.execute("select count(*), coalesce(sum(rows), 0) from quota_holds where scope = ? and at >= ?",
                                       (scope, cutoff)).fetchone()
         return n + held, rows + held_rows
@@ -194,8 +199,7 @@ class AccessStore:
             con.execute("begin immediate")
             try:
                 allowance = take(*self._usage(con, scope, since))
-                con.execute("delete from quota_holds where at < ?", (
-                    (datetime.now(timezone.utc) - timedelta(seconds=HOLD_SECONDS)).isoformat(timespec="seconds"),))
+                con.execute("delete from quota_holds where at < ?", (_hold_cutoff(),))
                 hold = con.execute("insert into quota_holds (scope, at, rows) values (?, ?, ?)",
                                    (scope, utcnow(), rows)).lastrowid
             except BaseException:
