@@ -5,7 +5,8 @@ platform, and how much of it per day.
   person-identifying ones (catalog ``pii``, or graded core): those leave only when named. When that is
   not every column of the file, the credential gets a projection: a CSV or Parquet file of the version
   with only those columns, written by DuckDB from the version's Parquet file (kept per application and
-  version under ``$SUDATA_HOME/operation/projections``), never the published file.
+  version under ``$SUDATA_HOME/operation/projections``, deleted when the credential is revoked), never
+  the published file.
 - **Daily quota.** ``quota_per_day`` counts requests (files or pages served) or rows, as the scope's
   ``quota_unit`` says; it renews at midnight, Beijing time. A request that would go over it is refused
   (429 with ``Retry-After``); every counted answer says what is left (``X-RateLimit-*``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,19 @@ def take(auth: Authorisation, used_requests: int, used_rows: int, rows: int | No
     return Allowance(auth.quota_per_day, auth.quota_per_day - used - cost, reset)
 
 
+def projections_of(directory: Path, application_id: int) -> Path:
+    """Where the projections served to one application are kept."""
+    return Path(directory) / f"application-{application_id}"
+
+
+def remove_projections(directory: Path, application_id: int) -> int:
+    """Delete the projections of an application whose credential ended; returns how many files went."""
+    folder = projections_of(directory, application_id)
+    count = sum(1 for p in folder.iterdir() if p.is_file()) if folder.is_dir() else 0
+    shutil.rmtree(folder, ignore_errors=True)
+    return count
+
+
 def projection(directory: Path, application_id: int, dataset: str, version: int, parquet: Path,
                columns: list[str], fmt: str) -> Path:
     """The file of ``version`` with only ``columns``, written once per application and version."""
@@ -76,7 +91,7 @@ def projection(directory: Path, application_id: int, dataset: str, version: int,
         raise ValueError(f"a field subset is served as {' or '.join(PROJECTION_FORMATS)}, not {fmt}")
     # the name says which columns: a new approval with other fields never reuses an old file
     digest = hashlib.sha256("\0".join(columns).encode("utf-8")).hexdigest()[:12]
-    target = Path(directory) / f"application-{application_id}" / f"{dataset}-v{version:06d}-{digest}.{fmt}"
+    target = projections_of(directory, application_id) / f"{dataset}-v{version:06d}-{digest}.{fmt}"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -406,7 +406,11 @@ class OperationStore:
             cur = con.execute("update credentials set revoked_at = ? where application_id = ? and revoked_at is null",
                               (now(), app_id))
             if cur.rowcount:
-                self._audit(con, actor, "credential.revoked", app_id)
+                from operation.downloads import remove_projections  # downloads builds on this module
+
+                # the field subsets written for it are copies of conditional data: they go with the credential
+                removed = remove_projections(self.projections_dir, app_id)
+                self._audit(con, actor, "credential.revoked", app_id, projections_removed=removed)
             return cur.rowcount == 1
 
     _AUTHORISATION = (

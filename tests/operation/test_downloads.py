@@ -61,6 +61,18 @@ def test_a_field_subset_serves_only_those_fields(client, ops, op_paths):
     assert found["total"] == 0
 
 
+def test_revoking_the_credential_deletes_its_projections(client, ops, op_paths):
+    app_id, auth = _download_credential(client, ops, ["trip_id", "driver_name"])
+    assert client.get("/dataset/taxi_trips/download.csv", headers=auth).status_code == 200
+    folder = op_paths.operation_db.parent / "projections" / f"application-{app_id}"
+    assert [p.suffix for p in folder.iterdir()] == [".csv"]  # persons' names, copied for this application
+    assert ops.revoke_credential(app_id, "审核员甲")
+    assert not folder.exists()
+    revoked = [e for e in ops.audit_log(app_id) if e["action"] == "credential.revoked"]
+    assert len(revoked) == 1 and revoked[0]["detail"] == {"projections_removed": 1}
+    assert client.get("/dataset/taxi_trips/download.csv", headers=auth).status_code == 403
+
+
 def test_persons_names_leave_only_when_the_scope_names_them(client, ops):
     form = client.get("/apply").text   # the form says which fields identify persons
     assert "驾驶员（个人信息）" in form and "车牌（个人信息）" not in form
