@@ -36,12 +36,12 @@ import duckdb
 
 from sudata import units as units_master
 from sudata.files import sha256_file
+from sudata.publish import COPY_OPTIONS  # slices are written as the version's Parquet file is
 from sudata.settings import duckdb_connect
 from sudata.sql import quote_ident, quote_literal
 
 SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
-SLICE_COPY = "(format parquet, compression zstd)"
 
 
 def _copy_slices(con, table: str, unit_column: str, order: str, out_dir: Path, codes: list[str]) -> dict[str, int]:
@@ -56,7 +56,7 @@ def _copy_slices(con, table: str, unit_column: str, order: str, out_dir: Path, c
     for code in codes:
         target = quote_literal(str(out_dir / f"{code}.parquet"))
         con.execute(f"copy (select * exclude (_su_street_, _su_district_) from {table} "
-                    f"where {unit_column} = {quote_literal(code)} order by {order}) to {target} {SLICE_COPY}")
+                    f"where {unit_column} = {quote_literal(code)} order by {order}) to {target} {COPY_OPTIONS['parquet']}")
     return {code: counts.get(code, 0) for code in codes}
 
 
