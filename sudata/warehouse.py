@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from sudata.settings import Paths, duckdb_connect
-from sudata.sql import quote_ident
+from sudata.sql import quote_ident, quote_literal
 
 
 def dbt_target() -> str:
@@ -36,7 +36,6 @@ def warehouse_connect(paths: Paths):
     con = duckdb_connect(paths=paths)
     for (schema, table), files in spark_tables(paths).items():
         con.execute(f"create schema if not exists {quote_ident(schema)}")
-        literal = files.replace("'", "''")
-        con.execute(f"create view {quote_ident(schema)}.{quote_ident(table)} as select * from read_parquet('{literal}', "
-                    "hive_partitioning = true, union_by_name = true)")
+        con.execute(f"create view {quote_ident(schema)}.{quote_ident(table)} as select * from "
+                    f"read_parquet({quote_literal(files)}, hive_partitioning = true, union_by_name = true)")
     return con
