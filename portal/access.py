@@ -12,8 +12,8 @@ import hashlib
 import secrets
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -176,6 +176,8 @@ class AccessStore:
 
     @staticmethod
     def _usage(con: sqlite3.Connection, scope: str, since: str) -> tuple[int, int]:
+        """Requests served and rows read under ``scope`` since ``since`` (HEAD requests and refusals
+        take nothing), with what requests admitted but not yet logged hold."""
         n, rows = con.execute(
             "select count(*), coalesce(sum(rows), 0) from access_log where scope = ? and at >= ?"
             " and status = 200 and action not like 'head.%'", (scope, since)).fetchone()
@@ -183,12 +185,6 @@ class AccessStore:
         held, held_rows = con.execute("select count(*), coalesce(sum(rows), 0) from quota_holds where scope = ? and at >= ?",
                                       (scope, cutoff)).fetchone()
         return n + held, rows + held_rows
-
-    def usage(self, scope: str, since: str) -> tuple[int, int]:
-        """Requests served and rows read under ``scope`` since ``since`` (HEAD requests and refusals
-        take nothing), with what requests admitted but not yet logged hold."""
-        with closing(self.connect()) as con:
-            return self._usage(con, scope, since)
 
     def hold(self, scope: str, since: str, rows: int, take: Callable[[int, int], object]):
         """Check a request against its quota and hold what it takes, atomically: ``take(requests, rows)``
