@@ -7,8 +7,8 @@ parser still cannot read any file (the authorised Parquet files included, so not
 attach a database, load an extension or change a setting. Memory and threads are capped, and nothing
 spills to disk (no temporary directory): a query that needs more memory than the cap fails, and its
 process exits with it. The kernel limits the child's address space to the cap plus a fixed headroom, for
-what DuckDB allocates outside its cap. The query is interrupted at the time limit and the parent kills a child that does
-not stop.
+what DuckDB allocates outside its cap. The query is interrupted at the time limit and the parent kills a
+child that does not stop.
 """
 
 from __future__ import annotations
