@@ -34,14 +34,12 @@ from pathlib import Path
 import duckdb
 
 from bench import emit_json
+from sudata.sql import quote_literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 RAW_SOURCE_NAME = "raw"
 
-
-def _lit(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def raw_source_tables(manifest: dict) -> list[str]:
@@ -53,7 +51,7 @@ def raw_view_statements(lake: Path, tables: list[str]) -> list[str]:
     """The DuckDB statements of macros/raw_sources.sql (default__raw_source_statements)."""
     root = str(Path(lake).resolve()).replace("\\", "/")
     return ["create schema if not exists raw"] + [
-        f"create or replace view raw.{t} as select * from read_parquet({_lit(f'{root}/raw/{t}/*.parquet')}, union_by_name = true)"
+        f"create or replace view raw.{t} as select * from read_parquet({quote_literal(f'{root}/raw/{t}/*.parquet')}, union_by_name = true)"
         for t in tables
     ]
 
@@ -117,12 +115,12 @@ def _ensure_schema(con, node: dict, made: set) -> None:
 def load_seed(con, node: dict) -> None:
     path = Path(node["root_path"]) / node["original_file_path"]
     cfg = node.get("config") or {}
-    options = [f"{_lit(path)}", "header = true"]
+    options = [f"{quote_literal(path)}", "header = true"]
     if cfg.get("delimiter") and cfg["delimiter"] != ",":
-        options.append(f"delim = {_lit(cfg['delimiter'])}")
+        options.append(f"delim = {quote_literal(cfg['delimiter'])}")
     types = cfg.get("column_types") or {}
     if types:
-        options.append("types = {" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in types.items()) + "}")
+        options.append("types = {" + ", ".join(f"{quote_literal(k)}: {quote_literal(v)}" for k, v in types.items()) + "}")
     con.execute(f"create or replace table {_relation(node)} as select * from read_csv({', '.join(options)})")
 
 

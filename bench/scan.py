@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from bench import emit_json
+from sudata.sql import quote_literal
 
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16",
              "latin-1": "latin-1", "gbk": "latin-1", "gb2312": "latin-1", "gb18030": "latin-1"}
@@ -33,9 +34,6 @@ ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "utf-16": 
 
 RECORD_KEYS = ("data", "records", "rows", "result", "items")  # as sudata.ingest.readers looks for them
 
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _full_scan(con, relation_sql: str) -> int:
@@ -46,7 +44,7 @@ def _full_scan(con, relation_sql: str) -> int:
 def _scan_json(con, path: Path) -> int:
     """A list of records, or an export object holding it under one of the keys ingestion accepts."""
     size = min(2**32 - 1, max(16 * 2**20, 2 * path.stat().st_size))
-    relation = f"read_json({_lit(path)}, maximum_object_size = {size})"
+    relation = f"read_json({quote_literal(path)}, maximum_object_size = {size})"
     for key in RECORD_KEYS:
         try:
             return _full_scan(con, f"select unnest({key}, recursive := true) from {relation}")
@@ -77,7 +75,7 @@ def scan_file(con, path: Path, source, drop_date: str, lake: Path | None) -> dic
             enc = ENCODINGS.get((source.encoding if source else "utf-8").lower(), "utf-8")
             entry["reader"] = f"read_csv({enc})"
             entry["rows"] = _full_scan(con, (
-                f"select * from read_csv({_lit(path)}, header = true, all_varchar = true, encoding = {_lit(enc)}, "
+                f"select * from read_csv({quote_literal(path)}, header = true, all_varchar = true, encoding = {quote_literal(enc)}, "
                 "ignore_errors = true, strict_mode = false, null_padding = true, max_line_size = 16777216)"))
         elif suffix == "json" or fmt == "json":
             entry["reader"] = "read_json"
@@ -87,14 +85,14 @@ def scan_file(con, path: Path, source, drop_date: str, lake: Path | None) -> dic
             if not part.exists():
                 raise FileNotFoundError(part)
             entry["reader"] = "read_parquet(lake partition)"
-            entry["rows"] = _full_scan(con, f"select * from read_parquet({_lit(part)})")
+            entry["rows"] = _full_scan(con, f"select * from read_parquet({quote_literal(part)})")
         else:
             raise ValueError(f"no DuckDB reader for {path.name}")
     except Exception as exc:  # noqa: BLE001 - a broken drop is still read once, as bytes
         entry["reader"] = "read_blob"
         entry["note"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         entry["rows"] = 0
-        con.execute(f"select sum(octet_length(content)), max(hash(content)) from read_blob({_lit(path)})").fetchone()
+        con.execute(f"select sum(octet_length(content)), max(hash(content)) from read_blob({quote_literal(path)})").fetchone()
     entry["seconds"] = round(time.perf_counter() - t, 4)
     return entry
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from sudata.sql import quote_literal
+
 
 def sha256_file(path: Path) -> str:
     """Streamed, so a file of any size is hashed in constant memory."""
@@ -18,12 +20,12 @@ def sha256_file(path: Path) -> str:
 def content_hash(con, parquet: Path) -> str:
     """sha256 of a Parquet file's rows, sorted, as text: equal for equal content whatever the row order,
     row-group layout or writer. ``con`` is a DuckDB connection."""
-    path = str(parquet).replace("'", "''")
+    path = quote_literal(str(parquet))
     rows = con.execute(
-        f"select cast(t as varchar) as r from read_parquet('{path}') as t order by r"
+        f"select cast(t as varchar) as r from read_parquet({path}) as t order by r"
     ).fetchall()
     h = hashlib.sha256()
-    names = con.execute(f"select name from parquet_schema('{path}') where num_children is null").fetchall()
+    names = con.execute(f"select name from parquet_schema({path}) where num_children is null").fetchall()
     h.update(("|".join(n for (n,) in names) + "\n").encode())
     for (r,) in rows:
         h.update(r.encode() + b"\n")
