@@ -51,6 +51,10 @@ def add_commands(subparsers) -> None:
     revoke.add_argument("id", type=int)
     revoke.add_argument("--by", required=True)
     revoke.set_defaults(func=cmd_revoke)
+    sweep = asub.add_parser("sweep", help="delete the field subsets kept for authorisations that ended"
+                                          " (the portal also does it hourly)")
+    sweep.add_argument("--by", default="system")
+    sweep.set_defaults(func=cmd_sweep)
     audit = asub.add_parser("audit", help="the audit trail, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.set_defaults(func=cmd_audit)
@@ -151,6 +155,16 @@ def cmd_revoke(args) -> int:
         return 0
     print(f"application {args.id} has no active credential", file=sys.stderr)
     return 1
+
+
+def cmd_sweep(args) -> int:
+    ops, _ = _stores()
+    removed = ops.remove_ended_projections(args.by)
+    for app_id, files in removed.items():
+        print(f"application {app_id}: {files} field subset file(s) removed")
+    if not removed:
+        print("no field subsets of ended authorisations")
+    return 0
 
 
 def cmd_audit(args) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -412,6 +413,34 @@ class OperationStore:
                 removed = remove_projections(self.projections_dir, app_id)
                 self._audit(con, actor, "credential.revoked", app_id, projections_removed=removed)
             return cur.rowcount == 1
+
+    def remove_ended_projections(self, actor: str = "system") -> dict[int, int]:
+        """Delete the field subsets kept for applications whose authorisation ended: its period is over
+        (Beijing time), its credential was revoked, or it holds no approval. Returns the files removed per
+        application; each removal is audited."""
+        from operation.downloads import remove_projections  # downloads builds on this module
+
+        folders = self.projections_dir.iterdir() if self.projections_dir.is_dir() else []
+        held = sorted(int(p.name.split("-", 1)[1]) for p in folders
+                      if p.is_dir() and re.fullmatch(r"application-\d+", p.name))
+        if not held:
+            return {}
+        day, removed = today().isoformat(), {}
+        with closing(self.connect()) as con:
+            marks = ", ".join("?" * len(held))
+            live = {r["id"]: r for r in con.execute(
+                "select a.id, d.scope, c.revoked_at from applications a"
+                " join decisions d on d.application_id = a.id and d.decision = 'approved'"
+                f" left join credentials c on c.application_id = a.id where a.id in ({marks})", held)}
+            for app_id in held:
+                r = live.get(app_id)
+                if r is not None and not r["revoked_at"] and day <= json.loads(r["scope"])["period_end"]:
+                    continue
+                removed[app_id] = remove_projections(self.projections_dir, app_id)
+                self._audit(con, actor, "projections.removed", app_id, files=removed[app_id],
+                            reason="revoked" if r is not None and r["revoked_at"] else
+                            "not approved" if r is None else "period ended")
+        return removed
 
     _AUTHORISATION = (
         "select c.id as credential_id, c.revoked_at, a.id as application_id, a.organisation, a.department,"

@@ -7,6 +7,7 @@ operation store (applications, zone queries and releases, under ``$SUDATA_HOME/o
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .catalog import DATA_FORMATS, CatalogIndex, Dataset, Version
 from .datastore import Datastore
 
 HERE = Path(__file__).resolve().parent
+PROJECTION_SWEEP_SECONDS = 3600
 
 
 class Portal:
@@ -47,6 +49,14 @@ class Portal:
         self.datastore = Datastore()
         self.secret = load_secret(paths.portal_db.parent)
         self.cursor_signer = Signer(self.secret, "datastore_search cursor")
+        self._projections_swept = float("-inf")
+
+    def sweep_projections(self) -> None:
+        """At most once an hour: the field subsets kept for authorisations that ended (period over,
+        credential revoked) are deleted (:meth:`OperationStore.remove_ended_projections`)."""
+        if time.monotonic() - self._projections_swept >= PROJECTION_SWEEP_SECONDS:
+            self._projections_swept = time.monotonic()
+            self.operation.remove_ended_projections()
 
     def file_path(self, d: Dataset, v: Version, fmt: str) -> Path | None:
         """The file of one format of a version, if it is in the store as one plain file."""
@@ -99,6 +109,7 @@ def create_app(paths: Paths | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        portal.sweep_projections()
         yield
         portal.close()
 

@@ -164,6 +164,7 @@ def _projection(portal, grant, d: Dataset, v: Version, fmt: str) -> Path:
         raise NotFound(f"{d.name}: this authorisation opens some fields only, served as"
                        f" {' or '.join(downloads.PROJECTION_FORMATS)} (download.csv, download.parquet)")
     app_id = int(grant.scope.rsplit(":", 1)[1])
+    portal.sweep_projections()  # a portal that runs for weeks drops the subsets of ended authorisations
     return downloads.projection(portal.operation.projections_dir, app_id, d.name, v.version, parquet,
                                 list(grant.columns), fmt)
 

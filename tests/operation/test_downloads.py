@@ -73,6 +73,35 @@ def test_revoking_the_credential_deletes_its_projections(client, ops, op_paths):
     assert client.get("/dataset/taxi_trips/download.csv", headers=auth).status_code == 403
 
 
+def test_the_projections_of_ended_authorisations_are_deleted(client, ops, op_paths, monkeypatch):
+    from datetime import date
+
+    import operation.store
+
+    root = op_paths.operation_db.parent / "projections"
+    ended, ended_auth = _download_credential(client, ops, ["trip_id", "fare"], period_end="2027-06-30")
+    running, running_auth = _download_credential(client, ops, ["trip_id", "fare"])
+    for auth in (ended_auth, running_auth):
+        assert client.get("/dataset/taxi_trips/download.csv", headers=auth).status_code == 200
+    held = {p.name for p in root.iterdir()}
+    assert {f"application-{ended}", f"application-{running}"} <= held
+    (root / "application-999").mkdir()  # left by an application the store does not hold
+    portal = client.app.state.portal
+    portal._projections_swept = float("-inf")
+    portal.sweep_projections()  # inside both periods: only the stray folder goes
+    assert {p.name for p in root.iterdir()} == held
+
+    monkeypatch.setattr(operation.store, "today", lambda: date(2027, 7, 1))
+    portal.sweep_projections()  # within the hour of the portal's last sweep: nothing is looked at
+    assert (root / f"application-{ended}").exists()
+    assert ops.remove_ended_projections() == {ended: 1}
+    assert {p.name for p in root.iterdir()} == held - {f"application-{ended}"}
+    (entry,) = [e for e in ops.audit_log(ended) if e["action"] == "projections.removed"]
+    assert entry["detail"] == {"files": 1, "reason": "period ended"}
+    assert client.get("/dataset/taxi_trips/download.csv", headers=ended_auth).status_code == 403
+    assert ops.remove_ended_projections() == {}
+
+
 def test_persons_names_leave_only_when_the_scope_names_them(client, ops):
     form = client.get("/apply").text   # the form says which fields identify persons
     assert "驾驶员（个人信息）" in form and "车牌（个人信息）" not in form
