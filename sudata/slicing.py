@@ -44,19 +44,22 @@ SCOPE_COLUMNS = ("street_code", "district_code")
 SLICE_DIR = "suonline"
 
 
-def _copy_slices(con, table: str, unit_column: str, order: str, out_dir: Path, codes: list[str]) -> dict[str, int]:
+def _copy_slices(con, table: str, unit_column: str, order: str | None, out_dir: Path,
+                 codes: list[str]) -> dict[str, int]:
     """One Parquet file per unit: its rows of ``table`` (sorted by unit), ordered by key, written by DuckDB.
 
     DuckDB writes each file itself, under the connection's memory cap; the table's sort by unit lets each
-    unit's scan skip the row groups of the others. A unit without rows gets an empty file with the same
-    schema. Returns the row count per unit code.
+    unit's scan skip the row groups of the others. ``order`` is the key to sort each unit's rows by, or
+    ``None`` when the table holds them in key order already (a filtered scan keeps the table's order). A
+    unit without rows gets an empty file with the same schema. Returns the row count per unit code.
     """
     counts = dict(con.execute(f"select {unit_column}, count(*) from {table} where {unit_column} is not null "
                               f"group by all").fetchall())
     for code in codes:
         target = quote_literal(str(out_dir / f"{code}.parquet"))
+        sort = f" order by {order}" if order else ""
         con.execute(f"copy (select * exclude (_su_street_, _su_district_) from {table} "
-                    f"where {unit_column} = {quote_literal(code)} order by {order}) to {target} {COPY_OPTIONS['parquet']}")
+                    f"where {unit_column} = {quote_literal(code)}{sort}) to {target} {COPY_OPTIONS['parquet']}")
     return {code: counts.get(code, 0) for code in codes}
 
 
@@ -112,7 +115,9 @@ def write_slices(
         con.execute(f"create temp table {t_districts} (district_code varchar primary key)")
         con.executemany(f"insert into {t_districts} values (?)", [(d.code,) for d in units_master.districts()])
 
-        order = ", ".join(quote_ident(k) for k in (primary_key or columns))
+        keys = primary_key or columns
+        order = ", ".join(quote_ident(k) for k in keys)
+        src_order = ", ".join(f"src.{quote_ident(k)}" for k in keys)
 
         def code_of(col: str) -> str:
             return f"nullif(trim(cast(src.{quote_ident(col)} as varchar)), '')"
@@ -128,7 +133,7 @@ def write_slices(
                     left join {t_streets} st on st.street_code = {street}
                     left join {t_districts} d1 on d1.district_code = {district_hint}
                     left join {t_districts} d2 on d2.district_code = left({street}, 6)
-                    order by _su_district_, _su_street_"""
+                    order by _su_district_, _su_street_, {src_order}"""
             )
         else:
             con.execute(
@@ -136,18 +141,21 @@ def write_slices(
                     select src.*, cast(null as varchar) as _su_street_, d.district_code as _su_district_
                     from {src_sql} as src
                     join {t_districts} d on d.district_code = {code_of("district_code")}
-                    order by _su_district_"""
+                    order by _su_district_, {src_order}"""
             )
 
         streets = [u for u in units_master.all_units() if u.level != units_master.DISTRICT]
         districts = [u for u in units_master.all_units() if u.level == units_master.DISTRICT]
-        counts = _copy_slices(con, t_rows, "_su_district_", order, out_dir, [d.code for d in districts])
+        # the rows are sorted by unit, then key: a street's rows (a district's, by district scope) are in order
+        by_street = scope_column == "street_code"
+        counts = _copy_slices(con, t_rows, "_su_district_", order if by_street else None, out_dir,
+                              [d.code for d in districts])
         if scope_column == "district_code":
             for unit in streets:  # a street sees its district's rows: the same file (linked where possible)
                 _same_file(out_dir / f"{unit.district_code}.parquet", out_dir / f"{unit.code}.parquet")
                 counts[unit.code] = counts[unit.district_code]
         else:
-            counts.update(_copy_slices(con, t_rows, "_su_street_", order, out_dir, [u.code for u in streets]))
+            counts.update(_copy_slices(con, t_rows, "_su_street_", None, out_dir, [u.code for u in streets]))
         slices: list[dict] = []
         for unit in units_master.all_units():
             target = out_dir / f"{unit.code}.parquet"

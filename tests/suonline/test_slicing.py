@@ -117,3 +117,18 @@ def test_rejects_bad_arguments(tmp_path):
         write_slices(con, "t", tmp_path, "district_code")
     with pytest.raises(ValueError, match="primary key"):
         write_slices(con, "t", tmp_path, "street_code", primary_key=["nope"])
+
+
+@pytest.mark.parametrize("scope", ["street_code", "district_code"])
+def test_large_slices_keep_key_order_across_row_groups(tmp_path, scope):
+    # rows inserted in random key order, several row groups per unit, two threads: the order of a slice
+    # comes from the sort the slicing does, not from how the rows were delivered
+    con = duckdb.connect(config={"threads": 2})
+    con.execute("create table t as select i as id, if(i % 2 = 0, '320508021', '320508022') as street_code,"
+                " '320508' as district_code from range(600000) r(i) order by hash(i)")
+    slices = write_slices(con, "t", tmp_path / "s", scope, primary_key=["id"])
+    for code in ("320508", "320508021"):
+        path = tmp_path / next(s["path"] for s in slices if s["unit_code"] == code)
+        assert pq.read_metadata(path).num_row_groups > 1
+        ids = pq.read_table(path).column("id").to_pylist()
+        assert ids == sorted(ids) and len(ids) == (600000 if code == "320508" or scope == "district_code" else 300000)
