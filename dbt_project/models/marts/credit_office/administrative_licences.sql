@@ -1,22 +1,61 @@
+{#
+    Incremental by licence (macros/incremental.sql): a night recomputes the licences that changed, those
+    whose holder's registration changed (its street), and the held licences whose holder has no
+    registration any more; it withdraws the licences that went.
+#}
+{%- set key = ['licence_number'] %}
+{%- set licences_model = ref('int_administrative_licences__deduped') %}
+{%- set registrations_model = ref('int_enterprise_registrations__deduped') %}
+{{ config(unique_key=key) }}
+
 with
+
+{# where the holder is not registered: the county-level unit of the registering authority (USCC characters
+   3-8), when in Suzhou #}
+districts as (
+
+    select distinct district_code from {{ ref('suzhou_streets') }}
+
+),
+{%- if is_incremental() %}
+
+touched as (
+
+    {{ sudata.changed_keys(licences_model, key) }}
+    union
+    select licence_number from {{ licences_model }}
+    where uscc in (select uscc from {{ registrations_model }} {{ sudata.changed_since_built() }})
+    union
+    {# withdrawn licences, and those whose holder's registration went: their place falls back to the district #}
+    select published.licence_number from {{ this }} as published
+    left join districts
+        on substr(published.uscc, 3, 6) = districts.district_code
+    where not exists (
+        select 1 from {{ licences_model }} as current_rows
+        where current_rows.licence_number = published.licence_number
+    )
+    or (
+        not exists (select 1 from {{ registrations_model }} as current_registrations
+                    where current_registrations.uscc = published.uscc)
+        and (published.street_code is not null or published.district_code is distinct from districts.district_code)
+    )
+
+),
+{%- endif %}
 
 licences as (
 
-    select * from {{ ref('int_administrative_licences__deduped') }}
+    select * from {{ licences_model }}
+    {%- if is_incremental() %}
+    where licence_number in (select licence_number from touched)
+    {%- endif %}
 
 ),
 
 {# where the holder is registered in Suzhou: the street of its 住所 #}
 registrations as (
 
-    select uscc, street_code, district_code from {{ ref('int_enterprise_registrations__deduped') }}
-
-),
-
-{# otherwise the county-level unit of the registering authority (USCC characters 3-8), when in Suzhou #}
-districts as (
-
-    select distinct district_code from {{ ref('suzhou_streets') }}
+    select uscc, street_code, district_code from {{ registrations_model }}
 
 ),
 
@@ -36,7 +75,8 @@ final as (
         registrations.street_code,
         coalesce(registrations.district_code, districts.district_code) as district_code,
         {# the drop that delivered the row: its part of the published files (sudata.parts) #}
-        licences._drop_date
+        licences._drop_date,
+        {{ sudata.upstream_changed_at([licences_model, registrations_model]) }} as _changed_at
     from licences
     left join registrations
         on licences.uscc = registrations.uscc
@@ -45,4 +85,7 @@ final as (
 
 )
 
-select * from final
+{{ sudata.merge_touched('final', 'touched', key, [
+    'licence_number', 'licence_name', 'holder_name', 'uscc', 'legal_representative', 'licence_content',
+    'decision_date', 'valid_until', 'is_long_term', 'authority', 'street_code', 'district_code', '_drop_date',
+    '_changed_at']) }}
