@@ -124,7 +124,9 @@ def load_seed(con, node: dict) -> None:
     con.execute(f"create or replace table {_relation(node)} as select * from read_csv({', '.join(options)})")
 
 
-def run_floor(manifest_path: Path, lake: Path, db_path: Path) -> dict:
+def run_floor(manifest_path: Path, lake: Path, db_path: Path, memory_limit: str | None = None) -> dict:
+    """The floor; ``memory_limit`` caps DuckDB as the pipeline's own connections are (DuckDB's default,
+    80 % of RAM, when None: the floor of the benchmark's target)."""
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     models = model_order(manifest)
     if not models:
@@ -134,9 +136,10 @@ def run_floor(manifest_path: Path, lake: Path, db_path: Path) -> dict:
     if db_path.stem != database:  # relation names in the compiled SQL carry the catalog name
         db_path = db_path.with_name(f"{database}.duckdb")
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    result: dict = {"db": str(db_path), "models": []}
+    result: dict = {"db": str(db_path), "models": [], "memory_limit": memory_limit}
     t_all = time.perf_counter()
-    with closing(duckdb.connect(str(db_path))) as con:
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    with closing(duckdb.connect(str(db_path), config=config)) as con:
         t = time.perf_counter()
         for stmt in raw_view_statements(lake, raw_source_tables(manifest)):
             con.execute(stmt)
@@ -177,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lake", required=True, type=Path, help="the lake directory ($SUDATA_HOME/lake)")
     ap.add_argument("--db", required=True, type=Path, help="the DuckDB file to build (named after the catalog)")
     ap.add_argument("--out", type=Path, help="write the per-model timings here as JSON")
+    ap.add_argument("--memory-limit", help="cap DuckDB like the pipeline (e.g. 1GB); default: DuckDB's own")
     args = ap.parse_args(argv)
-    emit_json(run_floor(args.manifest, args.lake, args.db), args.out)
+    emit_json(run_floor(args.manifest, args.lake, args.db, args.memory_limit), args.out)
     return 0
 
 

@@ -76,6 +76,9 @@ def test_floor_runs_models_in_dependency_order_over_the_lake(landed, tmp_path):
     with closing(duckdb.connect(result["db"], read_only=True)) as con:
         assert con.execute("select sum(n) from communities_per_street").fetchone()[0] == lake_rows
         assert con.execute("select count(*) from suzhou_streets").fetchone()[0] > 100
+    # the floor under the pipeline's cap: the cap is DuckDB's own setting (too small a cap fails the build)
+    with pytest.raises(duckdb.OutOfMemoryException):
+        run_floor(path, landed.lake, tmp_path / "capped" / "anything.duckdb", memory_limit="64KB")
 
 
 def test_raw_scan_reads_every_delivered_file(landed):
