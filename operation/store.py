@@ -434,12 +434,16 @@ class OperationStore:
                 f" left join credentials c on c.application_id = a.id where a.id in ({marks})", held)}
             for app_id in held:
                 r = live.get(app_id)
-                if r is not None and not r["revoked_at"] and day <= json.loads(r["scope"])["period_end"]:
+                if r is None:
+                    reason = "not approved"
+                elif r["revoked_at"]:
+                    reason = "revoked"
+                elif day > json.loads(r["scope"])["period_end"]:
+                    reason = "period ended"
+                else:
                     continue
                 removed[app_id] = remove_projections(self.projections_dir, app_id)
-                self._audit(con, actor, "projections.removed", app_id, files=removed[app_id],
-                            reason="revoked" if r is not None and r["revoked_at"] else
-                            "not approved" if r is None else "period ended")
+                self._audit(con, actor, "projections.removed", app_id, files=removed[app_id], reason=reason)
         return removed
 
     _AUTHORISATION = (
