@@ -75,6 +75,21 @@
 {%- endmacro %}
 
 
+{# The keys this model holds that `relation` (the model it follows key by key) no longer holds: withdrawn
+   by a corrected redelivery; merge_touched() turns each into a tombstone. #}
+{% macro withdrawn_keys(relation, key) -%}
+    select
+        {%- for k in key %}
+        held.{{ k }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ this }} as held
+    where not exists (
+        select 1 from {{ relation }} as current_rows
+        where {{ sudata.keys_equal('current_rows', 'held', key) }}
+    )
+{%- endmacro %}
+
+
 {#
     The aggregate models (a row per key summarising upstream rows: daily means, counts and last dates per
     enterprise) are incremental by key too. A night recomputes a key when one of its upstream rows changed

@@ -28,11 +28,7 @@ touched as (
 
     select {{ key | join(', ') }} from rows
     union
-    select {{ key | join(', ') }} from {{ this }} as published
-    where not exists (
-        select 1 from {{ intermediate }} as current_rows
-        where {{ sudata.keys_equal('current_rows', 'published', key) }}
-    )
+    {{ sudata.withdrawn_keys(intermediate, key) }}
 
 ),
 {%- endif %}

@@ -26,19 +26,17 @@ touched as (
     select licence_number from {{ licences_model }}
     where uscc in (select uscc from {{ registrations_model }} {{ sudata.changed_since_built() }})
     union
-    {# withdrawn licences, and those whose holder's registration went: their place falls back to the district #}
+    {{ sudata.withdrawn_keys(licences_model, key) }}
+    union
+    {# the licences whose holder's registration went, where that moves them: they fall back to the district #}
     select published.licence_number from {{ this }} as published
     left join districts
         on substr(published.uscc, 3, 6) = districts.district_code
     where not exists (
-        select 1 from {{ licences_model }} as current_rows
-        where current_rows.licence_number = published.licence_number
+        select 1 from {{ registrations_model }} as current_registrations
+        where current_registrations.uscc = published.uscc
     )
-    or (
-        not exists (select 1 from {{ registrations_model }} as current_registrations
-                    where current_registrations.uscc = published.uscc)
-        and (published.street_code is not null or published.district_code is distinct from districts.district_code)
-    )
+    and (published.street_code is not null or published.district_code is distinct from districts.district_code)
 
 ),
 {%- endif %}

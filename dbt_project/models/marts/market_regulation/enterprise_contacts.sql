@@ -24,11 +24,7 @@ touched as (
 
     select uscc from enterprises
     union
-    select uscc from {{ this }} as published
-    where not exists (
-        select 1 from {{ registrations_model }} as current_rows
-        where current_rows.uscc = published.uscc
-    )
+    {{ sudata.withdrawn_keys(registrations_model, key) }}
 
 ),
 {%- endif %}
