@@ -125,7 +125,7 @@ def sudata_dbt_models(
     events = DbtEventIterator(_as_built(invocation.stream()), invocation)
     # Spark in session mode would start a second Spark (and its single-JVM Derby metastore) in this process
     if invocation.adapter is not None and invocation.adapter.type() != "spark":
-        events = events.fetch_row_counts()
+        events = with_row_counts(events, invocation)
         if os.environ.get("SUDATA_COLUMN_LINEAGE", "1") != "0":
             events = _with_column_lineage(events, invocation, context)
     try:
@@ -220,6 +220,15 @@ def _with_column_lineage(events, invocation, context):
     for i, event in zip(wanted, described):
         events[i] = event
     return events
+
+
+def with_row_counts(events, invocation) -> DbtEventIterator:
+    """dagster-dbt's row counts (fetch_row_counts) on the events of a dbt invocation, read to its end first.
+
+    On DuckDB the row counts wait for dbt to finish anyway (one writer), but dagster-dbt's thread-pool map
+    polls its input without pausing while it waits: half a core taken from dbt for the whole build. Given
+    the finished events, it has nothing to wait for."""
+    return DbtEventIterator(iter(list(events)), invocation).fetch_row_counts()
 
 
 MODEL_EVENTS = (dg.Output, dg.AssetMaterialization, dg.MaterializeResult)
