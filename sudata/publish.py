@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -96,6 +98,21 @@ def export_columns(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[
     body.unlink()
 
 
+def _side_by_side(con: duckdb.DuckDBPyConnection, tasks: dict[str, Callable]) -> dict:
+    """Run each task (a function of a cursor) on its own cursor of ``con``, side by side; return their results.
+
+    The cursors are queries of one database, under its one memory cap; DuckDB releases the GIL while it
+    works, so one task's Python share (line offsets, checksums) and another's export overlap."""
+    cursors = {name: con.cursor() for name in tasks}
+    try:
+        with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="export") as pool:
+            futures = {name: pool.submit(task, cursors[name]) for name, task in tasks.items()}
+            return {name: f.result() for name, f in futures.items()}
+    finally:
+        for cur in cursors.values():
+            cur.close()
+
+
 def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory: Path,
                    previous: tuple[Path, dict] | None = None) -> dict:
     """Write the version files of ``spec`` into ``directory``; return what the published store records.
@@ -120,13 +137,29 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
 
     row_parts = parts.partitions(con, rel, published_cols, types)
     file_types = {r[0]: r[1] for r in con.execute(f"describe select * from read_parquet({quote_literal(str(parquet))})").fetchall()}
-    files = {"parquet": {"path": parquet.name, "size": parquet.stat().st_size, "sha256": sha256_file(parquet),
+    scoped = bool(spec.catalog.get("su_online") and spec.scope_column and spec.scope_column in types)
+
+    def write_format(cur, fmt):
+        before = (previous[0], previous[1][fmt]) if previous and fmt in previous[1] else None
+        return parts.write_parts(cur, parquet, fmt, _format_select(fmt, published_cols, file_types), file_types,
+                                 row_parts, directory, before)
+
+    def write_su_online(cur):
+        from sudata.slicing import write_slices
+
+        return write_slices(cur, f"select * from read_parquet({quote_literal(str(parquet))})",
+                            directory / "suonline", spec.scope_column, primary_key=spec.primary_key)
+
+    tasks = {"csv": lambda cur: write_format(cur, "csv"), "json": lambda cur: write_format(cur, "json"),
+             "parquet_sha256": lambda cur: sha256_file(parquet)}
+    if scoped:
+        tasks["slices"] = write_su_online
+    done = _side_by_side(con, tasks)
+    files = {"parquet": {"path": parquet.name, "size": parquet.stat().st_size, "sha256": done["parquet_sha256"],
                          "media_type": MEDIA_TYPES["parquet"]}}
     written = {}
     for fmt in ("csv", "json"):
-        before = (previous[0], previous[1][fmt]) if previous and fmt in previous[1] else None
-        entry = parts.write_parts(con, parquet, fmt, _format_select(fmt, published_cols, file_types), file_types,
-                                  row_parts, directory, before)
+        entry = done[fmt]
         written[fmt] = entry.pop("parts_written")
         files[fmt] = {"path": f"data.{fmt}", **entry, "media_type": MEDIA_TYPES[fmt]}
 
@@ -180,13 +213,6 @@ def export_version(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, directory:
     files["datapackage"] = {"path": "datapackage.json", "size": (directory / "datapackage.json").stat().st_size,
                             "sha256": sha256_file(directory / "datapackage.json"), "media_type": "application/json"}
 
-    slices: list[dict] = []
-    if catalog.get("su_online") and spec.scope_column and spec.scope_column in types:
-        from sudata.slicing import write_slices
-
-        slices = write_slices(con, parquet, directory / "suonline", spec.scope_column, primary_key=spec.primary_key)
-        for s in slices:  # slice paths are recorded relative to the version directory
-            p = Path(s["path"])
-            s["path"] = str(p.relative_to(directory)) if p.is_absolute() else s["path"]
+    slices = done.get("slices", [])
     return {"row_count": row_count, "files": files, "schema": schema, "slices": slices,
             "parts": {"count": len(row_parts), "written": written}}

@@ -1,10 +1,10 @@
 """Su Online slices: one Parquet file per grassroots unit, cut from a dataset version at publish time.
 
-The publication step calls :func:`write_slices` inside the ``build(directory)`` callback of
-:meth:`sudata.store.PublishedStore.publish` and returns its result as the ``slices`` entry::
+The publication step (:func:`sudata.publish.export_version`) calls :func:`write_slices` on a cursor of
+the warehouse connection, beside the CSV and JSON, and returns its result as the ``slices`` entry::
 
-    slices = write_slices(con, directory / "data.parquet", directory / "suonline", spec.scope_column,
-                          primary_key=spec.primary_key)
+    slices = write_slices(cursor, "select * from read_parquet('<version>/data.parquet')",
+                          directory / "suonline", spec.scope_column, primary_key=spec.primary_key)
     return {"row_count": ..., "files": ..., "schema": ..., "slices": slices}
 
 It writes ``<slice directory>/<unit_code>.parquet`` for every unit of :mod:`sudata.units` (128 files,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from sudata.assembled import AssembledFile, missing_pieces, open_version_file, sha256_of
 from sudata.datasets import DatasetSpec
-from sudata.publish import export_columns, export_version
+from sudata.publish import _side_by_side, export_columns, export_version
 
 COLUMNS = ["licence_number", "holder", "note", "decided_at", "fine"]
 
@@ -160,3 +161,20 @@ def test_values_with_line_breaks_are_cut_at_their_rows(tmp_path):
             assert _read(tmp_path / "v1", built["files"][fmt]) == whole.read_bytes(), fmt
         files = {fmt: {s["path"] for s in built["files"][fmt]["segments"] if "part" in s} for fmt in ("csv", "json")}
         assert len(files["csv"]) == 2 and len(files["json"]) == 1  # one export per part / one export cut in two
+
+
+def test_a_versions_formats_are_written_side_by_side_and_a_failed_one_fails_the_version():
+    con = duckdb.connect()
+    meeting = threading.Barrier(2, timeout=20)  # written one after the other, the first would wait here alone
+
+    def meet(cur):
+        meeting.wait()
+        return cur.execute("select 1").fetchone()[0]
+
+    assert _side_by_side(con, {"csv": meet, "json": meet}) == {"csv": 1, "json": 1}
+
+    def disk_full(cur):
+        raise duckdb.IOException("No space left on device")
+
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        _side_by_side(con, {"csv": lambda cur: 1, "slices": disk_full})
