@@ -239,24 +239,29 @@ def _random_uscc(rng: random.Random) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def test_is_valid_uscc_agrees_with_stdnum(dbt_session):
+@pytest.mark.parametrize("implementation", ["is_valid_uscc", "default__is_valid_uscc"])
+def test_is_valid_uscc_agrees_with_stdnum(dbt_session, implementation):
+    """The dispatched check (DuckDB's regular expression) and the portable one run on DuckDB."""
     rng = random.Random(11)
     values = []
     for _ in range(200):
         code = _random_uscc(rng)
         values.append(code)
         values.append(code[:-1] + rng.choice([c for c in USCC_ALPHABET if c != code[-1]]))   # wrong check
-    values += ["91320505MA1X2Y3Z4", "913205050000000O0X", "9132050500000000I1", "91320505", "913205A50000000001"]
-    got = evaluate(dbt_session, "{{ sudata.is_valid_uscc('v') }}", values)
+    values += ["91320505MA1X2Y3Z4", "913205050000000O0X", "9132050500000000I1", "91320505", "913205A50000000001",
+               "9132050500000000１1", "91320505MA1X2Y3W45"]
+    got = evaluate(dbt_session, f"{{{{ sudata.{implementation}('v') }}}}", values)
     assert got == [uscc.is_valid(v) for v in values]
     assert sum(got) == 200
 
 
-def test_is_valid_uscc_follows_gb32100_where_stdnum_is_stricter(dbt_session):
+@pytest.mark.parametrize("implementation", ["is_valid_uscc", "default__is_valid_uscc"])
+def test_is_valid_uscc_follows_gb32100_where_stdnum_is_stricter(dbt_session, implementation):
     """GB 32100 allows a letter as registering-authority code (Y: other authorities, N: agriculture)."""
     body = "N2320506" + "MA1X2Y3W4"
     code = body + uscc.calc_check_digit(body)
-    assert evaluate(dbt_session, "{{ sudata.is_valid_uscc('v') }}", [code, None]) == [True, None]
+    got = evaluate(dbt_session, f"{{{{ sudata.{implementation}('v') }}}}", [code, None, code + "\n"])
+    assert got == [True, None, False]
 
 
 def _ric(division: str, born: date, seq: int) -> str:

@@ -12,10 +12,34 @@
     (no I, O, S, V, Z); characters 3-8 are the registering authority's division code (digits);
     check character = alphabet[(31 - Σ value(c_i)·w_i mod 31) mod 31] with
     w = 1,3,9,27,19,26,16,17,20,29,25,13,8,24,10,30,28.
+    The default checks the characters one by one; DuckDB checks the shape with one regular expression
+    (twice as fast: the marts' valid_uscc tests read every row each night).
 #}
 {% macro is_valid_uscc(col) -%}
+    {{ return(adapter.dispatch('is_valid_uscc', 'sudata')(col)) }}
+{%- endmacro %}
+
+{% macro uscc_check_character_matches(col) -%}
     {%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
     {%- set weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] -%}
+    substr({{ alphabet }},
+           mod(31 - mod(
+               {%- for w in weights %}
+               {% if not loop.first %}+ {% endif %}({{ dbt.position('substr(' ~ col ~ ', ' ~ loop.index ~ ', 1)', alphabet) }} - 1) * {{ w }}
+               {%- endfor %}
+           , 31), 31) + 1, 1) = substr({{ col }}, 18, 1)
+{%- endmacro %}
+
+{% macro duckdb__is_valid_uscc(col) -%}
+    (case
+        when {{ col }} is null then null
+        when not regexp_full_match({{ col }}, '[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}') then false
+        else {{ sudata.uscc_check_character_matches(col) }}
+    end)
+{%- endmacro %}
+
+{% macro default__is_valid_uscc(col) -%}
+    {%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
     (case
         when {{ col }} is null then null
         when length({{ col }}) <> 18 then false
@@ -23,12 +47,7 @@
         when {% for i in range(18) -%}
             {{ dbt.position('substr(' ~ col ~ ', ' ~ (i + 1) ~ ', 1)', alphabet) }} = 0{% if not loop.last %} or {% endif %}
         {%- endfor %} then false
-        else substr({{ alphabet }},
-                    mod(31 - mod(
-                        {%- for w in weights %}
-                        {% if not loop.first %}+ {% endif %}({{ dbt.position('substr(' ~ col ~ ', ' ~ loop.index ~ ', 1)', alphabet) }} - 1) * {{ w }}
-                        {%- endfor %}
-                    , 31), 31) + 1, 1) = substr({{ col }}, 18, 1)
+        else {{ sudata.uscc_check_character_matches(col) }}
     end)
 {%- endmacro %}
 
