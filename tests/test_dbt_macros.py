@@ -598,15 +598,19 @@ def test_quarantine_lists_every_rejected_row_with_its_reason(built):
 
 @pytest.mark.integration
 def test_no_clear_pii_catches_a_leak(built):
-    """Put a clear name and a clear mobile into a published table: the gate must fail on exactly those."""
+    """Put a clear name, a clear mobile and a whole identity number (lower-case check character) in free text
+    into a published table: the gate must fail on exactly those."""
+    clear_id = next(i for i in (_ric("320505", date(1980, 5, 17), seq) for seq in range(1000)) if i.endswith("X"))
     with duckdb.connect(str(built["home"] / "warehouse.duckdb")) as con:
         con.execute("update main.enterprise_registry set legal_representative = '张三丰', contact_phone = '13812345678'")
+        con.execute("update main.enterprise_registry set business_scope = ? where uscc = (select min(uscc) from "
+                    "main.enterprise_registry)", [clear_id.lower()])
     result = subprocess.run([str(built["dbt"]), "test", "--select", "enterprise_registry,test_name:no_clear_pii",
                              *built["common"]], env=built["env"], capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
     results = json.loads((built["home"] / "target" / "run_results.json").read_text())["results"]
     (outcome,) = [r for r in results if r["unique_id"].startswith("test.")]
-    assert outcome["status"] == "fail" and outcome["failures"] == 4   # 2 rows × (name + phone)
+    assert outcome["status"] == "fail" and outcome["failures"] == 5   # 2 rows × (name + phone), 1 identity number
 
 
 @pytest.mark.integration
