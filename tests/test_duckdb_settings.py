@@ -41,3 +41,28 @@ def test_profile_settings_can_be_applied_again_after_a_spill(tmp_path, monkeypat
         assert con.execute("select count(*) from (select * from t order by s)").fetchone()[0] == 1_500_000
         for key, value in settings.items():
             con.execute(f"set {key} = '{value}'")
+
+
+def _wal_after_a_large_update(database, settings: dict[str, str]) -> tuple[int, bool]:
+    """The size of the write-ahead log just after a commit that writes ~50 MB of it, and whether closing
+    the database leaves one."""
+    wal = database.with_name(database.name + ".wal")
+    con = duckdb.connect(str(database))
+    for key, value in settings.items():
+        con.execute(f"set {key} = '{value}'")
+    con.execute("create table t as select i, md5(cast(i as varchar)) as s from range(1500000) r(i)")
+    con.execute("checkpoint")
+    con.execute("update t set s = md5(s)")
+    size = wal.stat().st_size if wal.exists() else 0
+    con.close()
+    return size, wal.exists()
+
+
+def test_a_builds_merges_are_checkpointed_once_when_dbt_closes_the_warehouse(tmp_path):
+    # At DuckDB's default threshold the commit checkpoints at once (the other dbt thread waits meanwhile);
+    # under the profile's settings the log is kept until the warehouse is closed, and then written.
+    default_size, _ = _wal_after_a_large_update(tmp_path / "default.duckdb", {})
+    assert default_size < 16 * 2**20
+    size, left_behind = _wal_after_a_large_update(tmp_path / "profile.duckdb", _profile_settings(tmp_path))
+    assert size > 16 * 2**20
+    assert not left_behind
