@@ -19,8 +19,13 @@
     {{ return(adapter.dispatch('is_valid_uscc', 'sudata')(col)) }}
 {%- endmacro %}
 
+{# The code's 31 characters, in the order of their values (0-30). #}
+{% macro uscc_alphabet() -%}
+    0123456789ABCDEFGHJKLMNPQRTUWXY
+{%- endmacro %}
+
 {% macro uscc_check_character_matches(col) -%}
-    {%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
+    {%- set alphabet = "'" ~ sudata.uscc_alphabet() ~ "'" -%}
     {%- set weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] -%}
     substr({{ alphabet }},
            mod(31 - mod(
@@ -31,15 +36,16 @@
 {%- endmacro %}
 
 {% macro duckdb__is_valid_uscc(col) -%}
+    {%- set character = "[" ~ sudata.uscc_alphabet() ~ "]" -%}
     (case
         when {{ col }} is null then null
-        when not regexp_full_match({{ col }}, '[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}') then false
+        when not regexp_full_match({{ col }}, '{{ character }}{2}[0-9]{6}{{ character }}{10}') then false
         else {{ sudata.uscc_check_character_matches(col) }}
     end)
 {%- endmacro %}
 
 {% macro default__is_valid_uscc(col) -%}
-    {%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
+    {%- set alphabet = "'" ~ sudata.uscc_alphabet() ~ "'" -%}
     (case
         when {{ col }} is null then null
         when length({{ col }}) <> 18 then false
